@@ -1,0 +1,12 @@
+export { CoolbpfError, ReadError, ElfError, BtfError, BtfExtError, within } from './errors.js';
+export type { Endianness } from './bytes.js';
+export { readElf, isElf, SHT, SHF, STT, STB } from './elf/elf.js';
+export type { ElfFile, ElfSection, ElfSymbol, ElfRelocation } from './elf/elf.js';
+export { Btf, type DecodeOptions, type TypeListing } from './btf/btf.js';
+export { StringTable } from './btf/strings.js';
+export { encodeBtf, reencodeBtf, type EncodeOptions, type EncodedBtf } from './btf/encode.js';
+export { KIND_NAMES, type KindName } from './btf/kinds.js';
+export * from './btf/types.js';
+export { decodeBtfExt, encodeBtfExt, CORE_RELO_KINDS } from './btfext/ext.js';
+export type { BtfExt, ExtSection, FuncInfo, LineInfo, CoreRelo, CoreReloKind } from './btfext/ext.js';
+export { readObject, readBtfFile, readInput, looksSplit, type BpfObject, type Input } from './object.js';
