@@ -121,7 +121,8 @@ describe('BTF encode/decode', () => {
     for (let i = 0; i < l.count; i++) {
       const s = btf.summary(l.firstId + i);
       expect(Buffer.from(l.names.subarray(l.nameStart[i], l.nameEnd[i])).toString()).toBe(s.name);
-      expect(l.sizes[i] < 0 ? null : l.sizes[i]).toBe(s.size);
+      const size = l.sizes[i]!;
+      expect(size < 0 ? null : size).toBe(s.size);
       expect(btf.typeById(l.firstId + i).kind).toBe(s.kind);
     }
   });
