@@ -110,6 +110,20 @@ describe('inspect on raw BTF', () => {
   });
 });
 
+describe('split BTF without --base', () => {
+  it('is read on top of the running kernel\'s vmlinux, as /sys/kernel/btf/<module> is', () => {
+    const vmlinux = Btf.decode(readFileSync('/sys/kernel/btf/vmlinux'));
+    const task = vmlinux.find('task_struct', 'struct')!;
+    const mod = encodeBtf([new Typedef('coolbpf_task_t', task)], { base: vmlinux });
+    const r = run('inspect', file('module.btf', mod.bytes), '--json');
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.firstId).toBe(vmlinux.end);
+    expect(j.types).toEqual([{ id: vmlinux.end, kind: 'typedef', name: 'coolbpf_task_t', size: null }]);
+    expect(run('inspect', file('module2.btf', mod.bytes)).stdout).toMatch(/raw BTF, little-endian, 1 type \(1 named\), split BTF on a base of \d+ types/);
+  });
+});
+
 describe('bad input: one line, exit status 1, no stack trace', () => {
   const elf32 = () => { const b = new Uint8Array(readFileSync(fixturePath('events'))); b[4] = 1; return file('elf32.o', b); };
   const truncated = () => { const b = readFileSync(fixturePath('events')); return file('trunc.o', b.subarray(0, Math.floor(b.length * 0.6))); };

@@ -1,6 +1,6 @@
 import type { BpfObject, Datasec, Type } from '@coolbpf/reader';
 import { SHT } from '@coolbpf/reader';
-import { ModelError } from './errors.js';
+import { ModelError, within } from './errors.js';
 import type { LayoutCollector } from './layout.js';
 import type { DataSectionModel, VariableModel } from './types.js';
 
@@ -36,23 +36,14 @@ export function dataSections(obj: BpfObject, types: LayoutCollector): DataSectio
     const kind = dataKind(elfSec.name);
     if (!kind || kind === 'kconfig' || (elfSec.type !== SHT.PROGBITS && elfSec.type !== SHT.NOBITS)) continue;
     const ds = secs.find((s) => s.name === elfSec.name);
-    out.push(withSection(elfSec.name, () => ({
+    out.push(within(`section '${elfSec.name}'`, () => ({
       name: elfSec.name, kind, size: elfSec.size, writable: WRITABLE[kind],
       variables: ds ? variables(obj, ds, elfSec.index, elfSec.size, types) : [],
     })));
   }
   const kconfig = secs.find((s) => s.name === '.kconfig');
-  if (kconfig) out.push(withSection('.kconfig', () => kconfigSection(kconfig, types)));
+  if (kconfig) out.push(within(`section '.kconfig'`, () => kconfigSection(kconfig, types)));
   return out;
-}
-
-function withSection<T>(name: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ModelError) throw e.within(`section '${name}'`);
-    throw e;
-  }
 }
 
 /**
@@ -65,16 +56,13 @@ function variables(obj: BpfObject, ds: Datasec, sectionIndex: number, sectionSiz
   const vars = ds.vars.flatMap((vs): VariableModel[] => {
     const v = vs.variable;
     if (v.kind !== 'var') return [];
-    try {
+    return within(`variable '${v.name}'`, () => {
       const offset = symbols.get(v.name) ?? vs.offset;
       const type = types.ref(v.type, { name: v.name });
       const size = types.sizeOf(type);
       if (offset + size > sectionSize) throw new ModelError(`offset ${offset} + size ${size} runs past the section's ${sectionSize} bytes`);
       return [{ name: v.name, offset, size, type, linkage: v.linkage }];
-    } catch (e) {
-      if (e instanceof ModelError) throw e.within(`variable '${v.name}'`);
-      throw e;
-    }
+    });
   });
   return vars.sort((a, b) => a.offset - b.offset || (a.name < b.name ? -1 : 1));
 }
@@ -87,7 +75,7 @@ function kconfigSection(ds: Datasec, types: LayoutCollector): DataSectionModel {
   const entries = ds.vars.flatMap((vs) => {
     const v = vs.variable;
     if (v.kind !== 'var') return [];
-    return [withVar(v.name, () => {
+    return [within(`variable '${v.name}'`, () => {
       const type = types.ref(v.type as Type, { name: v.name });
       return { v, type, size: types.sizeOf(type), align: types.alignOf(type) };
     })];
@@ -100,13 +88,4 @@ function kconfigSection(ds: Datasec, types: LayoutCollector): DataSectionModel {
     return { name: e.v.name, offset, size: e.size, type: e.type, linkage: e.v.linkage };
   });
   return { name: '.kconfig', kind: 'kconfig', size: off, writable: WRITABLE.kconfig, variables };
-}
-
-function withVar<T>(name: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ModelError) throw e.within(`variable '${name}'`);
-    throw e;
-  }
 }

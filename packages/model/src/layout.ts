@@ -1,5 +1,5 @@
 import type { Enum, Enum64, Int, Struct, Type, Union } from '@coolbpf/reader';
-import { ModelError } from './errors.js';
+import { ModelError, within } from './errors.js';
 import type { Bitfield, ByteRange, EnumDecl, MemberLayout, StructDecl, TypeDecl, TypeRef } from './types.js';
 
 /** BPF is a 64-bit target: pointers are 8 bytes whatever the host. */
@@ -163,12 +163,7 @@ export class LayoutCollector {
       const members = t.members.map((m, i) => {
         const memberName = m.name || null;
         const where = memberName ? `member '${memberName}'` : `anonymous member ${i}`;
-        try {
-          return this.#member(t, m.type, memberName, m.bitOffset, m.bitfieldSize, `${name}__${memberName ?? `anon${i}`}`);
-        } catch (e) {
-          if (e instanceof ModelError) throw e.within(where);
-          throw e;
-        }
+        return within(where, () => this.#member(t, m.type, memberName, m.bitOffset, m.bitfieldSize, `${name}__${memberName ?? `anon${i}`}`));
       });
       let maxAlign = 1;
       let packed = false;

@@ -1,6 +1,6 @@
 import type { BpfObject, Datasec, Type } from '@coolbpf/reader';
 import { STT } from '@coolbpf/reader';
-import { ModelError } from './errors.js';
+import { ModelError, within } from './errors.js';
 import { strip, type LayoutCollector } from './layout.js';
 import { MAP_IN_MAP_TYPES, MAP_TYPES, PER_CPU_MAP_TYPES, PINNING, mapFlagNames } from './mapTypes.js';
 import type { MapModel } from './types.js';
@@ -28,12 +28,7 @@ export function btfMaps(obj: BpfObject, types: LayoutCollector): MapModel[] {
   return vars.map((vs) => {
     const v = vs.variable;
     if (v.kind !== 'var') throw new ModelError(`section '.maps': entry at offset ${vs.offset} is a ${v.kind}, not a variable`);
-    try {
-      return btfMap(v.name, v.type, types);
-    } catch (e) {
-      if (e instanceof ModelError) throw e.within(`map '${v.name}'`);
-      throw e;
-    }
+    return within(`map '${v.name}'`, () => btfMap(v.name, v.type, types));
   });
 }
 
@@ -43,8 +38,7 @@ function btfMap(name: string, t: Type, types: LayoutCollector): MapModel {
   const raw: RawDef = {};
   for (const m of def.members) {
     if (!FIELDS.has(m.name)) throw new ModelError(`unknown field '${m.name}' in the map definition`);
-    const where = (e: unknown) => (e instanceof ModelError ? e.within(`field '${m.name}'`) : e);
-    try {
+    within(`field '${m.name}'`, () => {
       switch (m.name) {
         case 'type': raw.type = uintField(m.type); break;
         case 'max_entries': raw.maxEntries = uintField(m.type); break;
@@ -58,9 +52,7 @@ function btfMap(name: string, t: Type, types: LayoutCollector): MapModel {
         case 'value': raw.value = pointee(m.type); break;
         case 'values': raw.inner = innerDef(m.type); break;
       }
-    } catch (e) {
-      throw where(e);
-    }
+    });
   }
   return finish(name, raw, types, 'btf');
 }
@@ -116,15 +108,6 @@ function finish(name: string, raw: RawDef, types: LayoutCollector, definedIn: 'b
     pinning, numaNode: raw.numaNode ?? null, mapExtra: raw.mapExtra === undefined ? null : String(raw.mapExtra),
     perCpu: PER_CPU_MAP_TYPES.has(type), inner, definedIn,
   };
-}
-
-function within<T>(place: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ModelError) throw e.within(place);
-    throw e;
-  }
 }
 
 function isVoid(t: Type): boolean {

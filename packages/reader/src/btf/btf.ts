@@ -50,7 +50,9 @@ export class Btf {
   readonly firstId: number;
   readonly #index: TypeIndex;
   readonly #cache: (Type | undefined)[];
-  readonly #ids = new WeakMap<Type, number>();
+  // A Map, not a WeakMap: #cache holds every type anyway, and ephemeron
+  // tables made materializing vmlinux spend most of its time in GC.
+  readonly #ids = new Map<Type, number>();
   #byName: Map<string, number[]> | null = null;
 
   private constructor(endianness: Endianness, base: Btf | null, strings: StringTable, index: TypeIndex) {

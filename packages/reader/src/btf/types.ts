@@ -17,8 +17,30 @@ export interface LazyRef {
 
 type Ref = Type | LazyRef;
 
-function deref(r: Ref): Type {
-  return 'kind' in r ? r : r.resolve();
+/** A reference, resolved on first access and then kept. */
+class Link {
+  #r: Ref;
+  constructor(r: Ref) {
+    this.#r = r;
+  }
+  get(): Type {
+    const r = this.#r;
+    return 'kind' in r ? r : (this.#r = r.resolve());
+  }
+}
+
+/** A list, or a thunk that decodes it on first access. */
+type Lazy<T> = readonly T[] | (() => readonly T[]);
+
+class LazyList<T> {
+  #v: Lazy<T>;
+  constructor(v: Lazy<T>) {
+    this.#v = v;
+  }
+  get(): readonly T[] {
+    const v = this.#v;
+    return typeof v === 'function' ? (this.#v = v()) : v;
+  }
 }
 
 abstract class Named {
@@ -26,17 +48,15 @@ abstract class Named {
   constructor(readonly name: string) {}
 }
 
-/** Holds one reference and resolves it once. */
+/** A type that refers to one other type. */
 abstract class Referring extends Named {
-  #ref: Ref;
+  readonly #link: Link;
   constructor(name: string, ref: Ref) {
     super(name);
-    this.#ref = ref;
+    this.#link = new Link(ref);
   }
   protected get ref(): Type {
-    const r = this.#ref;
-    if ('kind' in r) return r;
-    return (this.#ref = r.resolve());
+    return this.#link.get();
   }
 }
 
@@ -86,26 +106,24 @@ export class Pointer extends Referring {
 
 export class ArrayType extends Named {
   readonly kind = 'array' as const;
-  #element: Ref;
-  #index: Ref;
+  readonly #element: Link;
+  readonly #index: Link;
   constructor(element: Ref, index: Ref, readonly length: number, name = '') {
     super(name);
-    this.#element = element;
-    this.#index = index;
+    this.#element = new Link(element);
+    this.#index = new Link(index);
   }
   get element(): Type {
-    const r = this.#element;
-    return 'kind' in r ? r : (this.#element = r.resolve());
+    return this.#element.get();
   }
   /** the index type clang records (an int); carried for round trips */
   get index(): Type {
-    const r = this.#index;
-    return 'kind' in r ? r : (this.#index = r.resolve());
+    return this.#index.get();
   }
 }
 
 export class Member {
-  #type: Ref;
+  readonly #type: Link;
   constructor(
     readonly name: string,
     type: Ref,
@@ -114,19 +132,15 @@ export class Member {
     /** width of a bitfield in bits, 0 for an ordinary member */
     readonly bitfieldSize: number = 0,
   ) {
-    this.#type = type;
+    this.#type = new Link(type);
   }
   get type(): Type {
-    const r = this.#type;
-    return 'kind' in r ? r : (this.#type = r.resolve());
+    return this.#type.get();
   }
 }
 
-/** Members may be a list or a thunk that decodes them on first access. */
-type Lazy<T> = readonly T[] | (() => readonly T[]);
-
 abstract class Composite extends Named {
-  #members: Lazy<Member>;
+  readonly #members: LazyList<Member>;
   constructor(
     name: string,
     readonly size: number,
@@ -138,11 +152,10 @@ abstract class Composite extends Named {
     readonly bitfieldEncoding: boolean = false,
   ) {
     super(name);
-    this.#members = members;
+    this.#members = new LazyList(members);
   }
   get members(): readonly Member[] {
-    const m = this.#members;
-    return typeof m === 'function' ? (this.#members = m()) : m;
+    return this.#members.get();
   }
 }
 
@@ -164,27 +177,25 @@ export interface Enum64Value {
 
 export class Enum extends Named {
   readonly kind = 'enum' as const;
-  #values: Lazy<EnumValue>;
+  readonly #values: LazyList<EnumValue>;
   constructor(name: string, readonly size: number, values: Lazy<EnumValue>, readonly signed: boolean) {
     super(name);
-    this.#values = values;
+    this.#values = new LazyList(values);
   }
   get values(): readonly EnumValue[] {
-    const v = this.#values;
-    return typeof v === 'function' ? (this.#values = v()) : v;
+    return this.#values.get();
   }
 }
 
 export class Enum64 extends Named {
   readonly kind = 'enum64' as const;
-  #values: Lazy<Enum64Value>;
+  readonly #values: LazyList<Enum64Value>;
   constructor(name: string, readonly size: number, values: Lazy<Enum64Value>, readonly signed: boolean) {
     super(name);
-    this.#values = values;
+    this.#values = new LazyList(values);
   }
   get values(): readonly Enum64Value[] {
-    const v = this.#values;
-    return typeof v === 'function' ? (this.#values = v()) : v;
+    return this.#values.get();
   }
 }
 
@@ -205,34 +216,24 @@ export class Typedef extends Referring {
   }
 }
 
-export class Volatile extends Referring {
+/** const, volatile and restrict: a qualifier on the type it refers to. */
+abstract class Qualifier extends Referring {
+  constructor(target: Ref, name = '') {
+    super(name, target);
+  }
+  get target(): Type {
+    return this.ref;
+  }
+}
+
+export class Volatile extends Qualifier {
   readonly kind = 'volatile' as const;
-  constructor(target: Ref, name = '') {
-    super(name, target);
-  }
-  get target(): Type {
-    return this.ref;
-  }
 }
-
-export class Const extends Referring {
+export class Const extends Qualifier {
   readonly kind = 'const' as const;
-  constructor(target: Ref, name = '') {
-    super(name, target);
-  }
-  get target(): Type {
-    return this.ref;
-  }
 }
-
-export class Restrict extends Referring {
+export class Restrict extends Qualifier {
   readonly kind = 'restrict' as const;
-  constructor(target: Ref, name = '') {
-    super(name, target);
-  }
-  get target(): Type {
-    return this.ref;
-  }
 }
 
 export class TypeTag extends Referring {
@@ -261,32 +262,29 @@ export class Func extends Referring {
 }
 
 export class Param {
-  #type: Ref;
+  readonly #type: Link;
   constructor(readonly name: string, type: Ref) {
-    this.#type = type;
+    this.#type = new Link(type);
   }
   get type(): Type {
-    const r = this.#type;
-    return 'kind' in r ? r : (this.#type = r.resolve());
+    return this.#type.get();
   }
 }
 
 export class FuncProto extends Named {
   readonly kind = 'func_proto' as const;
-  #ret: Ref;
-  #params: Lazy<Param>;
+  readonly #ret: Link;
+  readonly #params: LazyList<Param>;
   constructor(returnType: Ref, params: Lazy<Param>, readonly variadic: boolean, name = '') {
     super(name);
-    this.#ret = returnType;
-    this.#params = params;
+    this.#ret = new Link(returnType);
+    this.#params = new LazyList(params);
   }
   get returnType(): Type {
-    const r = this.#ret;
-    return 'kind' in r ? r : (this.#ret = r.resolve());
+    return this.#ret.get();
   }
   get params(): readonly Param[] {
-    const p = this.#params;
-    return typeof p === 'function' ? (this.#params = p()) : p;
+    return this.#params.get();
   }
 }
 
@@ -301,27 +299,25 @@ export class Var extends Referring {
 }
 
 export class VarSecinfo {
-  #var: Ref;
+  readonly #var: Link;
   constructor(variable: Ref, readonly offset: number, readonly size: number) {
-    this.#var = variable;
+    this.#var = new Link(variable);
   }
   /** a Var, or a Func for extern kernel functions in .ksyms */
   get variable(): Type {
-    const r = this.#var;
-    return 'kind' in r ? r : (this.#var = r.resolve());
+    return this.#var.get();
   }
 }
 
 export class Datasec extends Named {
   readonly kind = 'datasec' as const;
-  #vars: Lazy<VarSecinfo>;
+  readonly #vars: LazyList<VarSecinfo>;
   constructor(name: string, readonly size: number, vars: Lazy<VarSecinfo>) {
     super(name);
-    this.#vars = vars;
+    this.#vars = new LazyList(vars);
   }
   get vars(): readonly VarSecinfo[] {
-    const v = this.#vars;
-    return typeof v === 'function' ? (this.#vars = v()) : v;
+    return this.#vars.get();
   }
 }
 
