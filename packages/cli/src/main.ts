@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { CoolbpfError, looksSplit, readBtfFile, type Btf } from '@coolbpf/reader';
 import { parseArgs, parseEvents, UsageError } from './args.js';
