@@ -13,7 +13,7 @@
 // command is wrapped in a timer that can: GNU time (`/usr/bin/time -o FILE
 // -f '%U %S %M'`, which also gives peak RSS) when present, else bash's `time`
 // keyword (user and sys only). Both commands get the same wrapper, so its
-// small start-up cost (about a millisecond) is paid equally on both sides.
+// small start-up cost (a few milliseconds) is paid equally on both sides.
 
 import { spawn, execFileSync } from 'node:child_process';
 import { accessSync, constants, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -137,7 +137,7 @@ function runOnce(label, cmd, ctx) {
           reject(new Error(`could not read CPU time of ${label} from ${ctx.timer}`));
           return;
         }
-        r.cpuMs = (f[0] + f[1]) * 1000;
+        r.cpuMs = Math.round((f[0] + f[1]) * 1000);
         if (ctx.timer === 'gnu-time' && f.length >= 3) r.rssKb = f[2];
       }
       resolveRun(r);
@@ -247,8 +247,8 @@ function markdown(r) {
   return `#### ${f.date.slice(0, 10)} — ${f.cpu}, ${f.cores} cores, Linux ${f.kernel}
 
 - File: \`${f.file}\`, ${f.types} types
-- Node ${f.node}${f.nodeFlags ? ` (bench run with \`${f.nodeFlags}\`)` : ''}, ${f.bpftool}
-- Measured ${f.date}; ${r.runs} runs of each command, alternating, after ${r.warmup} warmups of each; stdout to /dev/null; CPU time via ${f.timer === 'gnu-time' ? 'GNU time' : f.timer === 'bash' ? "bash's time keyword" : 'nothing (wall clock only)'}
+- Node ${f.node} (in-process figures measured with ${f.nodeFlags ? `\`node ${f.nodeFlags}\`` : 'default node flags'}), ${f.bpftool}
+- Measured ${f.date}; ${r.runs} runs of each command, alternating, after ${r.warmup} warmups of each; stdout to /dev/null; CPU time via ${f.timer === 'gnu-time' ? 'GNU time (10 ms resolution)' : f.timer === 'bash' ? "bash's time keyword" : 'nothing (wall clock only)'}
 
 Whole process (wall clock):
 

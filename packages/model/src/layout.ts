@@ -6,6 +6,8 @@ import type { Bitfield, ByteRange, EnumDecl, MemberLayout, StructDecl, TypeDecl,
 const POINTER_SIZE = 8;
 /** Typedef/modifier chains longer than this are a loop the reader did not see (struct by value). */
 const MAX_DEPTH = 64;
+/** Structs and unions nested by value, deeper than any real program's. */
+const MAX_NESTING = 256;
 
 type Modifierish = Extract<Type, { kind: 'typedef' | 'const' | 'volatile' | 'restrict' | 'type_tag' }>;
 
@@ -83,6 +85,7 @@ export class LayoutCollector {
         }
         const element = this.ref(el, hint);
         const size = dims.reduce((n, d) => n * d, element.kind === 'array' ? element.size : sizeOfRef(element, this));
+        if (!Number.isSafeInteger(size)) throw new ModelError(`${c}: size overflows (more than 2^53 bytes)`);
         return { kind: 'array', c, size, dims, element };
       }
       case 'struct': case 'union':
@@ -139,6 +142,8 @@ export class LayoutCollector {
     const known = this.#keys.get(t);
     if (known) return known;
     const { name, anonymous } = this.#nameFor(t, typedef, hint);
+    // The kernel accepts no other enum size (btf_enum_check_meta); 0 would make its alignment 0.
+    if (![1, 2, 4, 8].includes(t.size)) throw new ModelError(`${spell(t)}: size ${t.size} is not 1, 2, 4 or 8 bytes`);
     const key = this.#uniqueKey('enum', name);
     this.#keys.set(t, key);
     const decl: EnumDecl = {
@@ -156,6 +161,8 @@ export class LayoutCollector {
     const { name, anonymous } = this.#nameFor(t, typedef, hint);
     const c = t.name ? `${t.kind} ${t.name}` : `${t.kind} (anonymous, ${name})`;
     if (this.#inProgress.has(t)) throw new ModelError(`${c} contains itself by value`);
+    // Real types nest a few levels; thousands would only overflow the stack.
+    if (this.#inProgress.size >= MAX_NESTING) throw new ModelError(`${c}: structs nested more than ${MAX_NESTING} levels deep`);
     this.#inProgress.add(t);
     const key = this.#uniqueKey(t.kind, name);
     this.#keys.set(t, key);

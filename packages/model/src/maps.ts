@@ -32,7 +32,8 @@ export function btfMaps(obj: BpfObject, types: LayoutCollector): MapModel[] {
   });
 }
 
-function btfMap(name: string, t: Type, types: LayoutCollector): MapModel {
+/** `inner`: the definition is an inner map's, which libbpf allows no 'values' of its own. */
+function btfMap(name: string, t: Type, types: LayoutCollector, inner = false): MapModel {
   const def = strip(t).type;
   if (def.kind !== 'struct') throw new ModelError(`definition is a ${def.kind}, not a struct`);
   const raw: RawDef = {};
@@ -50,7 +51,11 @@ function btfMap(name: string, t: Type, types: LayoutCollector): MapModel {
         case 'map_extra': raw.mapExtra = BigInt(uintField(m.type)); break;
         case 'key': raw.key = pointee(m.type); break;
         case 'value': raw.value = pointee(m.type); break;
-        case 'values': raw.inner = innerDef(m.type); break;
+        case 'values':
+          // libbpf: "multi-level inner maps not supported"; a definition naming itself would recurse forever
+          if (inner) throw new ModelError(`an inner map definition cannot declare 'values' (libbpf does not support multi-level maps of maps)`);
+          raw.inner = innerDef(m.type);
+          break;
       }
     });
   }
@@ -98,7 +103,7 @@ function finish(name: string, raw: RawDef, types: LayoutCollector, definedIn: 'b
   // program slots (a function prototype) for prog_array.
   if (raw.inner && strip(raw.inner).type.kind === 'struct') {
     if (!MAP_IN_MAP_TYPES.has(type)) throw new ModelError(`'values' declares inner maps, but a ${type} map is not a map of maps`);
-    inner = within(`inner map`, () => btfMap(`${name}.inner`, raw.inner!, types));
+    inner = within(`inner map`, () => btfMap(`${name}.inner`, raw.inner!, types, true));
   }
   const pinning = PINNING[raw.pinning ?? 0];
   if (!pinning) throw new ModelError(`unknown pinning ${raw.pinning}`);

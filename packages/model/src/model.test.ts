@@ -199,3 +199,19 @@ describe('determinism', () => {
     }
   });
 });
+
+describe('absurd nesting', () => {
+  it('is refused with a one-line error instead of overflowing the stack', () => {
+    const u32 = new Int('unsigned int', 4, { signed: false, char: false, bool: false });
+    let t: Struct = new Struct('s0', 4, [new Member('x', u32, 0)]);
+    for (let i = 1; i < 5000; i++) t = new Struct(`s${i}`, 4, [new Member('inner', t, 0)]);
+    const btf = Btf.decode(encodeBtf([t]).bytes);
+    const types = new LayoutCollector('little');
+    expect(() => types.ref(btf.find('s4999', 'struct')!)).toThrow(/^type 'struct s4999': member 'inner': .*… \(\d+ more\): .*structs nested more than 256 levels deep$/);
+    try {
+      types.ref(btf.find('s4999', 'struct')!);
+    } catch (e) {
+      expect((e as Error).message.length).toBeLessThan(400);
+    }
+  });
+});

@@ -12,7 +12,7 @@ export class CoolbpfError extends Error {
     /** where, outermost first: file, section, type, member … */
     readonly where: readonly string[] = [],
   ) {
-    super(where.length ? `${where.join(': ')}: ${reason}` : reason);
+    super(oneLine(where.length ? `${shortPath(where)}: ${reason}` : reason));
   }
 
   /** The same error one level further out (e.g. the file name around a section error). */
@@ -20,6 +20,34 @@ export class CoolbpfError extends Error {
     const Ctor = this.constructor as new (reason: string, where: readonly string[]) => this;
     return new Ctor(this.reason, [place, ...this.where]);
   }
+}
+
+/** Outermost and innermost places of a deep path, so the message stays readable; `where` keeps all. */
+const MAX_SHOWN = 12;
+function shortPath(where: readonly string[]): string {
+  if (where.length <= MAX_SHOWN) return where.join(': ');
+  const head = where.slice(0, MAX_SHOWN / 2);
+  const tail = where.slice(where.length - MAX_SHOWN / 2);
+  return [...head, `… (${where.length - MAX_SHOWN} more)`, ...tail].join(': ');
+}
+
+/**
+ * Names quoted in messages come from the input (section, symbol, type and
+ * member names) and may hold any byte: escape line breaks and other control
+ * characters so a message always stays one printable line.
+ */
+function oneLine(message: string): string {
+  return message.replace(/[\x00-\x1f\x7f\x85\u2028\u2029]/g, (c) => {
+    switch (c) {
+      case '\n': return '\\n';
+      case '\r': return '\\r';
+      case '\t': return '\\t';
+      default: {
+        const code = c.charCodeAt(0);
+        return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+      }
+    }
+  });
 }
 
 /** The input could not be read: bad ELF, BTF or BTF.ext. */

@@ -1,0 +1,20 @@
+// Adds up the vitest JSON reports of all workspaces into one closing line:
+// "tests: N passed, N failed, N skipped".
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+let passed = 0, failed = 0, skipped = 0, reports = 0;
+for (const pkg of readdirSync('packages')) {
+  const file = join('packages', pkg, '.vitest-report.json');
+  if (!existsSync(file)) continue;
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  reports++;
+  passed += r.numPassedTests;
+  failed += r.numFailedTests;
+  skipped += r.numPendingTests + r.numTodoTests;
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+if (reports === 0 || passed === 0) {
+  console.error('test-summary: no test reports were written');
+  process.exit(1);
+}
