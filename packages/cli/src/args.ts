@@ -10,6 +10,8 @@ export interface OptionSpec {
   value?: boolean;
   /** may be given several times; values collect in order */
   repeat?: boolean;
+  /** spelled with one dash, value separate or glued on, as compilers take it: `-I DIR`, `-IDIR` */
+  short?: boolean;
 }
 
 export interface Parsed {
@@ -18,7 +20,11 @@ export interface Parsed {
   values: Map<string, string[]>;
 }
 
-/** Parses `--name`, `--name value` and `--name=value` against a spec; anything unknown is a UsageError. */
+/**
+ * Parses `--name`, `--name value` and `--name=value` (and `-X value`,
+ * `-Xvalue` for one-letter `short` options) against a spec; anything
+ * unknown is a UsageError.
+ */
 export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, OptionSpec>>, command: string): Parsed {
   const out: Parsed = { positional: [], flags: new Set(), values: new Map() };
   for (let i = 0; i < argv.length; i++) {
@@ -28,14 +34,24 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
       break;
     }
     if (!a.startsWith('--') || a === '-') {
-      if (a.startsWith('-') && a !== '-') throw new UsageError(`${command}: unknown option '${a}'`);
+      if (a.startsWith('-') && a !== '-') {
+        const opt = option(spec, a[1]!);
+        if (!opt?.short) throw new UsageError(`${command}: unknown option '${a}'`);
+        let v: string | undefined = a.slice(2);
+        if (!v) {
+          v = argv[++i];
+          if (v === undefined) throw new UsageError(`${command}: option '-${a[1]}' needs a value`);
+        }
+        add(out, a[1]!, v, opt, `-${a[1]}`, command);
+        continue;
+      }
       out.positional.push(a);
       continue;
     }
     const eq = a.indexOf('=');
     const name = a.slice(2, eq < 0 ? undefined : eq);
-    const opt = spec[name];
-    if (!opt) throw new UsageError(`${command}: unknown option '--${name}'`);
+    const opt = option(spec, name);
+    if (!opt || opt.short) throw new UsageError(`${command}: unknown option '--${name}'`);
     if (!opt.value) {
       if (eq >= 0) throw new UsageError(`${command}: option '--${name}' takes no value`);
       out.flags.add(name);
@@ -47,12 +63,21 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
       v = argv[++i];
       if (v === undefined) throw new UsageError(`${command}: option '--${name}' needs a value`);
     }
-    const list = out.values.get(name) ?? [];
-    if (list.length && !opt.repeat) throw new UsageError(`${command}: option '--${name}' given twice`);
-    list.push(v);
-    out.values.set(name, list);
+    add(out, name, v, opt, `--${name}`, command);
   }
   return out;
+}
+
+// Own properties only: `--constructor` is an unknown option, not Object.prototype's.
+function option(spec: Readonly<Record<string, OptionSpec>>, name: string): OptionSpec | undefined {
+  return Object.hasOwn(spec, name) ? spec[name] : undefined;
+}
+
+function add(out: Parsed, name: string, value: string, opt: OptionSpec, spelled: string, command: string): void {
+  const list = out.values.get(name) ?? [];
+  if (list.length && !opt.repeat) throw new UsageError(`${command}: option '${spelled}' given twice`);
+  list.push(value);
+  out.values.set(name, list);
 }
 
 /** `MAP=TYPE` pairs from repeated `--event` options. */

@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { homedir, endianness } from 'node:os';
 import { CoolbpfError, looksSplit, readBtfFile, type Btf } from '@coolbpf/reader';
 import { parseArgs, parseEvents, UsageError } from './args.js';
+import type { BuildContext } from './build/context.js';
+import { ToolOutputError } from './build/errors.js';
+import { build, parseBuildArgs } from './commands/build.js';
+import { gen, parseGenArgs } from './commands/gen.js';
 import { inspect } from './commands/inspect.js';
+import { readInputFile as readFile } from './files.js';
 
 const USAGE = `usage: coolbpf-gen <command> [options]
 
@@ -12,18 +17,24 @@ commands:
       --json          the whole object model (or, for BTF, every type) as JSON
       --event M=T     event type of ring buffer / perf event array map M
       --base FILE     base BTF of a split (module) BTF file; default /sys/kernel/btf/vmlinux
-`;
 
-/** Reads a file, turning fs errors into one line. */
-function readFile(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
-    throw new CoolbpfError(why, [path]);
-  }
-}
+  build PROG.bpf.c --out DIR [--btf FILE] [-I DIR]... [--cflags "..."] [--lang LIST]
+      compile a BPF C program with CO-RE into DIR/bpf.o, and link DIR/bpf.so
+      (the object embedded in the C runtime) with DIR/include/coolbpf.h
+      --out DIR       output directory, created if missing; nothing is written on failure
+      --btf FILE      kernel BTF to make vmlinux.h from (raw or .btf.gz);
+                      default /sys/kernel/btf/vmlinux
+      -I DIR          add an include directory (repeatable)
+      --cflags "..."  more clang flags, split into words like a shell does
+      --lang LIST     wrappers to generate: node,python,go,rust or none (default none)
+
+  gen PROG.bpf.o --out DIR [--lang LIST]
+      the same outputs from an object compiled elsewhere
+
+build and gen do nothing when DIR is up to date (same inputs, outputs intact).
+environment: CLANG, BPFTOOL, CC override the tools; vmlinux.h is cached in
+$COOLBPF_CACHE (default $XDG_CACHE_HOME/coolbpf, else ~/.cache/coolbpf).
+`;
 
 function withFile<T>(path: string, fn: () => T): T {
   try {
@@ -45,12 +56,33 @@ function runInspect(argv: string[]): string | Uint8Array {
   return withFile(file, () => inspect(bytes, file, { json: a.flags.has('json'), events: parseEvents(a.values.get('event') ?? []), base }));
 }
 
+/** Everything build and gen take from this process; progress and tool output go to stderr, stdout stays empty. */
+function buildContext(): BuildContext {
+  return {
+    cwd: process.cwd(),
+    env: process.env,
+    home: homedir(),
+    arch: process.arch,
+    hostEndianness: endianness(),
+    progress: (line) => process.stderr.write(`coolbpf-gen: ${line}\n`),
+    passthrough: (text) => process.stderr.write(text),
+  };
+}
+
 function main(argv: string[]): number {
   const [command, ...rest] = argv;
+  // build and gen report failures as `coolbpf-gen: error: …`, among their progress lines
+  const errorPrefix = command === 'build' || command === 'gen' ? 'error: ' : '';
   try {
     switch (command) {
       case 'inspect':
         write(runInspect(rest));
+        return 0;
+      case 'build':
+        build(parseBuildArgs(rest), buildContext());
+        return 0;
+      case 'gen':
+        gen(parseGenArgs(rest), buildContext());
         return 0;
       case undefined: case '-h': case '--help': case 'help':
         write(USAGE);
@@ -60,7 +92,8 @@ function main(argv: string[]): number {
     }
   } catch (e) {
     if (e instanceof CoolbpfError) {
-      process.stderr.write(`coolbpf-gen: ${e.message}\n`);
+      if (e instanceof ToolOutputError && e.output) process.stderr.write(e.output.endsWith('\n') ? e.output : `${e.output}\n`);
+      process.stderr.write(`coolbpf-gen: ${errorPrefix}${e.message}\n`);
       return 1;
     }
     // A bug in coolbpf, not bad input: still one line unless asked for more.

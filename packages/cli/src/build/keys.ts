@@ -1,0 +1,60 @@
+import { cacheKey } from './cacheKey.js';
+
+/** Everything a `build` output depends on; equal inputs give byte-equal outputs. */
+export interface BuildKeyInputs {
+  readonly version: string;
+  /** relative paths in the argv and the depfile are relative to it */
+  readonly cwd: string;
+  readonly source: string;
+  readonly sourceSha256: string;
+  readonly btfSha256: string;
+  readonly arch: string;
+  readonly clangVersion: string;
+  /** with the scratch directory as a placeholder; holds include dirs, cflags, target arch and host search list */
+  readonly clangArgv: readonly string[];
+  readonly ccVersion: string;
+  readonly runtimeFingerprint: string;
+  /** headers the source included, absolute, with their SHA-256 (null: gone) */
+  readonly dependencies: readonly (readonly [string, string | null])[];
+}
+
+export function buildKey(i: BuildKeyInputs): string {
+  return cacheKey([
+    ['generator', `coolbpf-gen ${i.version}`],
+    ['command', 'build'],
+    ['cwd', i.cwd],
+    ['source', i.source],
+    ['source sha256', i.sourceSha256],
+    ['btf sha256', i.btfSha256],
+    ['arch', i.arch],
+    ['clang', i.clangVersion],
+    ['clang argv', JSON.stringify(i.clangArgv)],
+    ['cc', i.ccVersion],
+    ['runtime', i.runtimeFingerprint],
+    ...i.dependencies.map(([path, sha]) => [`dependency ${path}`, sha ?? 'missing'] as const),
+  ]);
+}
+
+export interface GenKeyInputs {
+  readonly version: string;
+  readonly objectSha256: string;
+  /** both go into the shim */
+  readonly objectName: string;
+  readonly from: string;
+  readonly arch: string;
+  readonly ccVersion: string;
+  readonly runtimeFingerprint: string;
+}
+
+export function genKey(i: GenKeyInputs): string {
+  return cacheKey([
+    ['generator', `coolbpf-gen ${i.version}`],
+    ['command', 'gen'],
+    ['object sha256', i.objectSha256],
+    ['object name', i.objectName],
+    ['from', i.from],
+    ['arch', i.arch],
+    ['cc', i.ccVersion],
+    ['runtime', i.runtimeFingerprint],
+  ]);
+}

@@ -1,0 +1,150 @@
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { describeObject } from '@coolbpf/model';
+import { readObject, within } from '@coolbpf/reader';
+import { parseArgs, UsageError } from '../args.js';
+import { clangArgv, type ClangInputs } from '../build/clang.js';
+import type { BuildContext } from '../build/context.js';
+import { dependenciesOf } from '../build/depfile.js';
+import { BuildError, ToolOutputError } from '../build/errors.js';
+import { runTool } from '../build/exec.js';
+import { buildKey } from '../build/keys.js';
+import { parseLanguages, requireNoWrappers, type Language } from '../build/languages.js';
+import { OutputDir, previousManifest, upToDate } from '../build/outputs.js';
+import { cacheRoot } from '../build/paths.js';
+import { loadRuntime } from '../build/runtime.js';
+import { makeSharedObject, OBJECT_FILE } from '../build/sharedObject.js';
+import { objectName } from '../build/shim.js';
+import { splitShellWords } from '../build/shellWords.js';
+import { checkByteOrder, targetArch } from '../build/target.js';
+import { findBpftool, findCc, findClang } from '../build/toolchain.js';
+import { DEFAULT_BTF, readKernelBtf, vmlinuxHeader } from '../build/vmlinux.js';
+import { fileSha256, fsReason, readInputFile, sha256Hex } from '../files.js';
+import { VERSION } from '../version.js';
+
+export interface BuildOptions {
+  /** as given, relative to the cwd: clang's diagnostics name it this way */
+  readonly source: string;
+  readonly out: string;
+  readonly btf: string;
+  readonly includeDirs: readonly string[];
+  readonly cflags: readonly string[];
+  readonly langSpec: string | undefined;
+  readonly languages: readonly Language[];
+}
+
+/** `build PROG.bpf.c --out DIR …` → options. Pure. */
+export function parseBuildArgs(argv: readonly string[]): BuildOptions {
+  const a = parseArgs(argv, { out: { value: true }, btf: { value: true }, I: { value: true, repeat: true, short: true }, cflags: { value: true }, lang: { value: true } }, 'build');
+  if (a.positional.length !== 1) throw new UsageError(`build: expected one PROG.bpf.c, got ${a.positional.length}`);
+  const out = a.values.get('out')?.[0];
+  if (!out) throw new UsageError('build: --out DIR is required');
+  const langSpec = a.values.get('lang')?.[0];
+  const languages = parseLanguages(langSpec);
+  requireNoWrappers(langSpec, languages);
+  const cflags = a.values.get('cflags')?.[0];
+  return {
+    source: a.positional[0]!,
+    out,
+    btf: a.values.get('btf')?.[0] ?? DEFAULT_BTF,
+    includeDirs: a.values.get('I') ?? [],
+    cflags: cflags === undefined ? [] : splitShellWords(cflags, '--cflags'),
+    langSpec,
+    languages,
+  };
+}
+
+// Stand-ins for the scratch directory in the argv that goes into the cache
+// key: it is new on every run, and mapped out of the object anyway.
+const SCRATCH = '<scratch>';
+
+/**
+ * `coolbpf-gen build`: PROG.bpf.c → DIR/bpf.o, DIR/bpf.so, DIR/include/coolbpf.h,
+ * or nothing at all when something fails.
+ */
+export function build(o: BuildOptions, ctx: BuildContext): void {
+  if (!o.source.endsWith('.c')) throw new BuildError('not a C source file (expected PROG.bpf.c)', [o.source]);
+  const sourceBytes = readInputFile(o.source);
+  const runtime = loadRuntime();
+  const clang = findClang(ctx);
+  const cc = findCc(ctx);
+  const btf = readKernelBtf(o.btf);
+  const outDir = resolve(ctx.cwd, o.out);
+
+  const argvFor = (scratch: string, vmlinuxDir: string): string[] => {
+    const inputs: ClangInputs = {
+      source: o.source,
+      output: join(scratch, OBJECT_FILE),
+      depfile: join(scratch, 'bpf.d'),
+      vmlinuxDir,
+      includeDirs: o.includeDirs,
+      libbpfIncludeDir: runtime.libbpfIncludeDir,
+      systemDirs: clang.systemDirs,
+      targetArch: targetArch(ctx.arch),
+      prefixMaps: [
+        // debug info records where files were: keep the machine's paths out of it
+        ...(ctx.cwd === '/' ? [] : [[ctx.cwd, '.'] as const]),
+        ...(runtime.bundledHeaders ? [[runtime.libbpfIncludeDir, 'libbpf'] as const] : []),
+        [scratch, 'coolbpf-gen'],
+      ],
+      cflags: o.cflags,
+    };
+    return clangArgv(inputs);
+  };
+  const keyFor = (dependencies: readonly string[]): string =>
+    buildKey({
+      version: VERSION,
+      cwd: ctx.cwd,
+      source: o.source,
+      sourceSha256: sha256Hex(sourceBytes),
+      btfSha256: btf.sha256,
+      arch: ctx.arch,
+      clangVersion: clang.version,
+      clangArgv: argvFor(SCRATCH, join(SCRATCH, 'vmlinux')),
+      ccVersion: cc.version,
+      runtimeFingerprint: runtime.fingerprint,
+      dependencies: dependencies.map((d) => [d, fileSha256(d)] as const),
+    });
+
+  const previous = previousManifest(outDir);
+  if (previous && upToDate(outDir, previous, keyFor(previous.dependencies))) {
+    ctx.progress(`${o.out} is up to date`);
+    return;
+  }
+
+  const out = OutputDir.open(outDir, o.out);
+  try {
+    const header = vmlinuxHeader(btf, cacheRoot(ctx.env, ctx.home), out.scratch, () => findBpftool(ctx));
+    ctx.progress(`[1/3] vmlinux.h from ${btf.label}${header.cached ? ' (cached)' : ''}`);
+    const vmlinuxDir = join(out.scratch, 'vmlinux');
+    linkHeader(header.path, vmlinuxDir);
+
+    ctx.progress(`[2/3] ${basename(clang.tool.path)} ${o.source} -> ${join(o.out, OBJECT_FILE)}`);
+    const r = runTool(clang.tool, argvFor(out.scratch, vmlinuxDir), { cwd: ctx.cwd });
+    if (r.status !== 0) throw new ToolOutputError('compilation failed', [o.source], r.stderr);
+    if (r.stderr) ctx.passthrough(r.stderr);
+    const dependencies = dependenciesOf(readFileSync(join(out.scratch, 'bpf.d'), 'utf8'), ctx.cwd, o.source, out.scratch);
+
+    const objectBytes = readFileSync(join(out.scratch, OBJECT_FILE));
+    const model = within(o.source, () => describeObject(readObject(objectBytes), sha256Hex(objectBytes)));
+    checkByteOrder(model.object.byteOrder, ctx.hostEndianness, ctx.arch, o.source);
+
+    ctx.progress('[3/3] bpf.so');
+    const made = makeSharedObject(out.scratch, { version: VERSION, from: basename(o.source), name: objectName(o.source), model, runtime, cc });
+    const files = [OBJECT_FILE, ...made];
+    out.commit(files, { generator: 'coolbpf-gen', version: VERSION, command: 'build', key: keyFor(dependencies), dependencies });
+    ctx.progress(`wrote ${files.map((f) => join(o.out, f)).join(', ')}`);
+  } finally {
+    out.close();
+  }
+}
+
+function linkHeader(cached: string, dir: string): void {
+  try {
+    mkdirSync(dir);
+    // a link, not a copy: vmlinux.h is megabytes, and clang reads through it
+    symlinkSync(cached, join(dir, 'vmlinux.h'));
+  } catch (e) {
+    throw new BuildError(`cannot link vmlinux.h into the scratch directory: ${fsReason(e)}`, [dir]);
+  }
+}

@@ -1,0 +1,79 @@
+import { writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { describeObject } from '@coolbpf/model';
+import { readInput, ReadError, within } from '@coolbpf/reader';
+import { parseArgs, UsageError } from '../args.js';
+import type { BuildContext } from '../build/context.js';
+import { genKey } from '../build/keys.js';
+import { parseLanguages, requireNoWrappers, type Language } from '../build/languages.js';
+import { OutputDir, previousManifest, upToDate } from '../build/outputs.js';
+import { loadRuntime } from '../build/runtime.js';
+import { makeSharedObject, OBJECT_FILE } from '../build/sharedObject.js';
+import { objectName } from '../build/shim.js';
+import { checkByteOrder } from '../build/target.js';
+import { findCc } from '../build/toolchain.js';
+import { readInputFile, sha256Hex } from '../files.js';
+import { VERSION } from '../version.js';
+
+export interface GenOptions {
+  readonly object: string;
+  readonly out: string;
+  readonly langSpec: string | undefined;
+  readonly languages: readonly Language[];
+}
+
+/** `gen PROG.bpf.o --out DIR …` → options. Pure. */
+export function parseGenArgs(argv: readonly string[]): GenOptions {
+  const a = parseArgs(argv, { out: { value: true }, lang: { value: true } }, 'gen');
+  if (a.positional.length !== 1) throw new UsageError(`gen: expected one PROG.bpf.o, got ${a.positional.length}`);
+  const out = a.values.get('out')?.[0];
+  if (!out) throw new UsageError('gen: --out DIR is required');
+  const langSpec = a.values.get('lang')?.[0];
+  const languages = parseLanguages(langSpec);
+  requireNoWrappers(langSpec, languages);
+  return { object: a.positional[0]!, out, langSpec, languages };
+}
+
+/**
+ * `coolbpf-gen gen`: a BPF object compiled elsewhere → DIR/bpf.o (a copy),
+ * DIR/bpf.so, DIR/include/coolbpf.h. The object is read and modelled
+ * before anything is written, so bad input leaves DIR alone.
+ */
+export function gen(o: GenOptions, ctx: BuildContext): void {
+  const bytes = readInputFile(o.object);
+  const model = within(o.object, () => {
+    const input = readInput(bytes);
+    if (input.kind !== 'object') throw new ReadError('raw BTF, not a BPF object (gen takes a .bpf.o compiled by clang -target bpf)');
+    return describeObject(input.object, sha256Hex(bytes));
+  });
+  checkByteOrder(model.object.byteOrder, ctx.hostEndianness, ctx.arch, o.object);
+  const runtime = loadRuntime();
+  const cc = findCc(ctx);
+  const name = objectName(o.object);
+  const outDir = resolve(ctx.cwd, o.out);
+  const key = genKey({
+    version: VERSION,
+    objectSha256: model.object.sha256,
+    objectName: name,
+    from: basename(o.object),
+    arch: ctx.arch,
+    ccVersion: cc.version,
+    runtimeFingerprint: runtime.fingerprint,
+  });
+  if (upToDate(outDir, previousManifest(outDir), key)) {
+    ctx.progress(`${o.out} is up to date`);
+    return;
+  }
+
+  const out = OutputDir.open(outDir, o.out);
+  try {
+    ctx.progress(`[1/1] bpf.so from ${o.object}`);
+    writeFileSync(join(out.scratch, OBJECT_FILE), bytes);
+    const made = makeSharedObject(out.scratch, { version: VERSION, from: basename(o.object), name, model, runtime, cc });
+    const files = [OBJECT_FILE, ...made];
+    out.commit(files, { generator: 'coolbpf-gen', version: VERSION, command: 'gen', key, dependencies: [] });
+    ctx.progress(`wrote ${files.map((f) => join(o.out, f)).join(', ')}`);
+  } finally {
+    out.close();
+  }
+}
