@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The main job on the bundled example: compile examples/hello/hello.bpf.c
-# for this kernel and describe the object with coolbpf-gen.
+# The main job on the bundled example: build examples/hello/hello.bpf.c for
+# this kernel into bpf.o and bpf.so with coolbpf-gen, then describe the
+# object it compiled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=examples/hello/build
-mkdir -p "$out"
-make -s -C examples/hello
-npx --no-install coolbpf-gen inspect "$out/hello.bpf.o" --event events='struct event'
+out=examples/hello/build/out
+npx --no-install coolbpf-gen build examples/hello/hello.bpf.c --out "$out"
+npx --no-install coolbpf-gen inspect "$out/bpf.o"

@@ -4,6 +4,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <coolbpf.bpf.h>
 
 #define COMM_LEN 16
 
@@ -27,9 +28,8 @@ struct {
 	__type(value, __u64);
 } exec_counts SEC(".maps");
 
-/* Keeps struct event in BTF, so coolbpf-gen can type the ring buffer's
- * records; static, so wrappers do not expose it as a global. */
-static struct event *event_type __attribute__((used));
+/* the ring buffer's records, for the typed wrappers */
+COOLBPF_EVENT(events, struct event);
 
 /* -1: every uid */
 const volatile __s64 only_uid = -1;

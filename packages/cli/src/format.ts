@@ -1,5 +1,7 @@
 import type { Btf, KindName } from '@coolbpf/reader';
-import type { AttachTarget, DataSectionModel, MapModel, ObjectModel, ProgramModel, TypeRef } from '@coolbpf/model';
+import type { AttachTarget, DataSectionModel, EventModel, MapModel, ObjectModel, ProgramModel, TypeRef } from '@coolbpf/model';
+
+const EVENT_SOURCE: Record<EventModel['source'], string> = { option: '(--event)', annotation: '(COOLBPF_EVENT)', 'map-value': '(map value type)' };
 
 /** Left-aligned columns, two spaces apart; the last column is not padded. */
 function table(rows: readonly (readonly string[])[], indent = '  '): string[] {
@@ -77,7 +79,7 @@ export function formatModel(m: ObjectModel, label: string): string {
     lines.push(...table(s.variables.map((v) => [`+${v.offset}`, `${v.size}`, v.name, v.type.c, v.linkage === 'global' ? '' : v.linkage]), '    '));
   }
   lines.push('', `events (${m.events.length}):`);
-  lines.push(...table(m.events.map((e) => [e.map, e.mapType, e.type.c, e.source === 'option' ? '(--event)' : '(map value type)'])));
+  lines.push(...table(m.events.map((e) => [e.map, e.mapType, e.type.c, EVENT_SOURCE[e.source]])));
   lines.push('', `types (${m.types.length}):`);
   lines.push(...table(m.types.map((t) => [t.key, `${t.size} bytes`, t.kind === 'enum' ? plural(t.values.length, 'value') : `${plural(t.members.length, 'member')}${t.packed ? ', packed' : ''}`])));
   return `${lines.join('\n')}\n`;

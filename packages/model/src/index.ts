@@ -5,4 +5,5 @@ export { parseProgramSection, SectionNameError } from './sections.js';
 export type { ProgramKind, AttachTarget, RuntimeTarget } from './sections.js';
 export { MAP_TYPES, mapFlagNames } from './mapTypes.js';
 export { dataKind } from './globals.js';
+export { EVENT_ANNOTATION_PREFIX } from './events.js';
 export type * from './types.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fixturePath } from '@coolbpf/fixtures';
-import { Btf, CoolbpfError, encodeBtf, Int, Member, readObject, STT, Struct } from '@coolbpf/reader';
+import { Btf, CoolbpfError, encodeBtf, Int, Member, Pointer, readObject, STT, Struct, Var } from '@coolbpf/reader';
 import { describe, expect, it } from 'vitest';
 import { events } from './events.js';
 import { LayoutCollector } from './layout.js';
@@ -177,6 +177,31 @@ describe('events', () => {
       ['rb', 'struct ev', 'map-value'],
       ['pe_struct', 'struct ev', 'map-value'],
     ]);
+  });
+
+  it('takes event types from COOLBPF_EVENT annotations, after --event', () => {
+    const u32 = new Int('unsigned int', 4, { signed: false, char: false, bool: false });
+    const ev = new Struct('ev', 8, [new Member('a', u32, 0), new Member('b', u32, 32)]);
+    const other = new Struct('other', 4, [new Member('x', u32, 0)]);
+    const annotate = (map: string, t: Struct) => new Var(`__coolbpf_event__${map}`, new Pointer(t), 'static');
+    const base = { keySize: 0, key: null, value: null, valueSize: 0, maxEntries: 4096, flags: 0, flagNames: [], pinning: 'none' as const, numaNode: null, mapExtra: null, perCpu: false, inner: null, definedIn: 'btf' as const };
+    const maps: MapModel[] = [
+      { ...base, name: 'rb', type: 'ringbuf' },
+      { ...base, name: 'pe', type: 'perf_event_array' },
+      { ...base, name: 'h', type: 'hash' },
+    ];
+    const run = (vars: Var[], named: Record<string, string> = {}) => {
+      const btf = Btf.decode(encodeBtf([ev, other, u32, ...vars]).bytes);
+      return events(maps, btf, new LayoutCollector('little'), named).map((e) => [e.map, e.type.c, e.source]);
+    };
+    expect(run([annotate('rb', ev), annotate('pe', other)])).toEqual([
+      ['rb', 'struct ev', 'annotation'],
+      ['pe', 'struct other', 'annotation'],
+    ]);
+    expect(run([annotate('rb', ev)], { rb: 'struct other' })).toEqual([['rb', 'struct other', 'option']]);
+    expect(() => run([annotate('nope', ev)])).toThrow("COOLBPF_EVENT(nope, …): no map 'nope' (maps: rb, pe, h)");
+    expect(() => run([annotate('h', ev)])).toThrow("COOLBPF_EVENT(h, …): map 'h' is a hash, not a ring buffer or perf event array");
+    expect(() => run([new Var('__coolbpf_event__rb', ev, 'static')])).toThrow("COOLBPF_EVENT(rb, …): variable '__coolbpf_event__rb' is not a pointer to the event type");
   });
 
   it('rejects a malformed --event type with the map named', () => {

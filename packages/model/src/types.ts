@@ -164,6 +164,6 @@ export interface EventModel {
   readonly map: string;
   readonly mapType: 'ringbuf' | 'perf_event_array' | 'user_ringbuf';
   readonly type: TypeRef;
-  /** where the type came from */
-  readonly source: 'map-value' | 'option';
+  /** where the type came from: --event, COOLBPF_EVENT in the source, the map's value type */
+  readonly source: 'option' | 'annotation' | 'map-value';
 }

@@ -7,6 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <coolbpf.bpf.h>
 
 /* x86-64 syscall numbers, the ones the test process triggers */
 #define NR_GETPGID 121
@@ -54,7 +55,8 @@ struct {
 	__type(value, __u64);
 } rt_pcpu SEC(".maps");
 
-static struct rt_event *rt_event_type __attribute__((used));
+COOLBPF_EVENT(rt_events, struct rt_event);
+COOLBPF_EVENT(rt_pevents, struct rt_event);
 
 /* set before load: only this process is reported; events carry the tag */
 const volatile __u32 target_tgid = 0;

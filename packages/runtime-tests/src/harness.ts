@@ -23,6 +23,8 @@ export interface Built {
   /** program and map names of the object, as the kernel lists them */
   programs: string[];
   maps: string[];
+  /** map → [event type, where it came from], as the model has them */
+  events: Record<string, [string, string]>;
 }
 
 export function coolbpfGen(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -31,6 +33,7 @@ export function coolbpfGen(...args: string[]): { status: number | null; stdout: 
 }
 
 interface ModelJson {
+  events: { map: string; type: { c: string }; source: string }[];
   programs: { name: string }[];
   maps: { name: string }[];
   dataSections: { name: string; variables: { name: string; offset: number }[] }[];
@@ -59,7 +62,8 @@ export function buildRt(): Built {
     ...model.maps.map((m) => m.name),
     ...model.dataSections.filter((s) => ['.rodata', '.data', '.bss'].includes(s.name)).map((s) => `${prefix}${s.name}`),
   ];
-  return { dir, bpfSo: join(out, 'bpf.so'), bpfO: join(out, 'bpf.o'), driver, offsets, programs: model.programs.map((p) => p.name), maps };
+  return { dir, bpfSo: join(out, 'bpf.so'), bpfO: join(out, 'bpf.o'), driver, offsets, programs: model.programs.map((p) => p.name), maps,
+    events: Object.fromEntries(model.events.map((e) => [e.map, [e.type.c, e.source]])) };
 }
 
 export type Json = Record<string, unknown>;

@@ -25,6 +25,10 @@ describe.skipIf(skip !== undefined)('bpf.so on the running kernel', () => {
   });
   afterAll(() => b && rmSync(b.dir, { recursive: true, force: true }));
 
+  it('types the event maps from COOLBPF_EVENT', () => {
+    expect(b.events).toEqual({ rt_events: ['struct rt_event', 'annotation'], rt_pevents: ['struct rt_event', 'annotation'] });
+  });
+
   it('opens, sets .rodata, loads and attaches every auto-attachable program and a uprobe', () => {
     for (const k of ['open', 'set_tgid', 'set_tag', 'load', 'attach', 'attach_uprobe', 'events_open', 'perf_open']) ok(k);
     expect(r['abi']).toBe(1);

@@ -10,6 +10,8 @@ export interface ClangInputs {
   readonly includeDirs: readonly string[];
   /** libbpf's headers (bpf/bpf_helpers.h …) */
   readonly libbpfIncludeDir: string;
+  /** coolbpf's own BPF-side header (coolbpf.bpf.h) */
+  readonly coolbpfIncludeDir: string;
   /** the host compiler's own search list, see hostSearchDirs */
   readonly systemDirs: readonly string[];
   /** `__TARGET_ARCH_<x>` suffix */
@@ -31,6 +33,7 @@ export function clangArgv(i: ClangInputs): string[] {
     ...i.includeDirs.flatMap((d) => ['-I', d]),
     '-I', sourceDir,
     '-I', i.libbpfIncludeDir,
+    '-I', i.coolbpfIncludeDir,
     // -target bpf does not search the host's multiarch directory, which holds
     // the <asm/...> headers <linux/types.h> needs; borrow the host list, after
     // everything else, as libbpf-bootstrap does.

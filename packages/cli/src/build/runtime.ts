@@ -9,6 +9,8 @@ export interface Runtime extends RuntimeLinkInputs {
   readonly header: string;
   /** where `#include <bpf/bpf_helpers.h>` is found */
   readonly libbpfIncludeDir: string;
+  /** where `#include <coolbpf.bpf.h>` (COOLBPF_EVENT) is found */
+  readonly bpfIncludeDir: string;
   /** libbpfIncludeDir is the runtime's own copy, not the system's /usr/include */
   readonly bundledHeaders: boolean;
   /** build/VERSION: changes whenever the runtime or libbpf does, so it is part of the cache key */
@@ -35,6 +37,7 @@ export function loadRuntime(rt: RuntimeC = installed): Runtime {
     header: rt.header,
     libbpfIncludeDir: bundledHeaders ? rt.libbpfIncludeDir : '/usr/include',
     bundledHeaders,
+    bpfIncludeDir: rt.includeDir,
     runtimeArchive: rt.runtimeArchive,
     libbpfArchive: rt.libbpfArchive,
     versionScript: rt.versionScript,

@@ -124,17 +124,18 @@ describe('clang command line', () => {
     vmlinuxDir: '/s/vmlinux',
     includeDirs: ['inc1', '/abs/inc2'],
     libbpfIncludeDir: '/rt/libbpf-include',
+    coolbpfIncludeDir: '/rt/include',
     systemDirs: ['/usr/lib/llvm-16/lib/clang/16/include', '/usr/include/x86_64-linux-gnu', '/usr/include'],
     targetArch: 'x86',
     prefixMaps: [['/w', '.'], ['/s', 'coolbpf-gen']],
     cflags: ['-DFOO', '-O1'],
   };
-  it('orders includes as vmlinux.h, -I dirs, the source\'s dir, libbpf, then the host list after everything', () => {
+  it('orders includes as vmlinux.h, -I dirs, the source\'s dir, libbpf, coolbpf.bpf.h, then the host list after everything', () => {
     const argv = clangArgv(inputs);
     expect(argv.slice(0, 7)).toEqual(['-g', '-O2', '-target', 'bpf', '-mcpu=v3', '-D__TARGET_ARCH_x86', '-Wall']);
     const includes = argv.flatMap((a, i) => (a === '-I' || a === '-idirafter' ? [`${a} ${argv[i + 1]}`] : []));
     expect(includes).toEqual([
-      '-I /s/vmlinux', '-I inc1', '-I /abs/inc2', '-I src', '-I /rt/libbpf-include',
+      '-I /s/vmlinux', '-I inc1', '-I /abs/inc2', '-I src', '-I /rt/libbpf-include', '-I /rt/include',
       '-idirafter /usr/lib/llvm-16/lib/clang/16/include', '-idirafter /usr/include/x86_64-linux-gnu', '-idirafter /usr/include',
     ]);
     expect(argv).toContain('-ffile-prefix-map=/s=coolbpf-gen');

@@ -79,12 +79,14 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
       vmlinuxDir,
       includeDirs: o.includeDirs,
       libbpfIncludeDir: runtime.libbpfIncludeDir,
+      coolbpfIncludeDir: runtime.bpfIncludeDir,
       systemDirs: clang.systemDirs,
       targetArch: targetArch(ctx.arch),
       prefixMaps: [
         // debug info records where files were: keep the machine's paths out of it
         ...(ctx.cwd === '/' ? [] : [[ctx.cwd, '.'] as const]),
         ...(runtime.bundledHeaders ? [[runtime.libbpfIncludeDir, 'libbpf'] as const] : []),
+        [runtime.bpfIncludeDir, 'coolbpf'] as const,
         [scratch, 'coolbpf-gen'],
       ],
       cflags: o.cflags,
