@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { fixturePath } from '@coolbpf/fixtures';
 import { buildModel } from '@coolbpf/model';
-import { Btf, encodeBtf, Int, Typedef } from '@coolbpf/reader';
+import { Btf, encodeBtf, Int, readElf, Typedef } from '@coolbpf/reader';
 import { runtime } from '@coolbpf/runtime-c';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -77,6 +77,12 @@ describe.skipIf(missing.length > 0)('build', () => {
     expect(model.maps.map((m) => m.name)).toEqual(['events', 'exec_counts']);
     expect(readFileSync(join(out1, 'include', 'coolbpf.h'))).toEqual(readFileSync(runtime.header));
     expect(scratchLeft(out1)).toEqual([]);
+  });
+
+  it('keeps BTF and drops DWARF from bpf.o', () => {
+    const sections = readElf(new Uint8Array(readFileSync(join(out1, 'bpf.o')))).sections.map((s) => s.name);
+    expect(sections).toEqual(expect.arrayContaining(['.BTF', '.BTF.ext']));
+    expect(sections.filter((n) => n.startsWith('.debug') || n.startsWith('.rel.debug'))).toEqual([]);
   });
 
   it('links bpf.so against libc, libelf and libz only', () => {

@@ -26,6 +26,12 @@ export function findBpftool(ctx: BuildContext): Tool {
   return findTool(ctx.env, { name: 'bpftool', envVar: 'BPFTOOL', candidates: ['bpftool'], extraDirs: ['/usr/sbin', '/sbin'], hint: SETUP_HINT });
 }
 
+/** llvm-strip, which drops DWARF from bpf.o: libbpf reads only BTF, and the
+ * DWARF of vmlinux types a program touches can be most of the object. */
+export function findStrip(ctx: BuildContext): Tool {
+  return findTool(ctx.env, { name: 'llvm-strip', envVar: 'LLVM_STRIP', candidates: ['llvm-strip-16', 'llvm-strip'], hint: SETUP_HINT });
+}
+
 export interface Cc {
   readonly tool: Tool;
   readonly version: string;

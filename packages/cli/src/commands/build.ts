@@ -17,7 +17,7 @@ import { makeSharedObject, OBJECT_FILE } from '../build/sharedObject.js';
 import { objectName } from '../build/shim.js';
 import { splitShellWords } from '../build/shellWords.js';
 import { checkByteOrder, targetArch } from '../build/target.js';
-import { findBpftool, findCc, findClang } from '../build/toolchain.js';
+import { findBpftool, findCc, findClang, findStrip } from '../build/toolchain.js';
 import { DEFAULT_BTF, readKernelBtf, vmlinuxHeader } from '../build/vmlinux.js';
 import { fileSha256, fsReason, readInputFile, sha256Hex } from '../files.js';
 import { VERSION } from '../version.js';
@@ -68,6 +68,7 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
   const runtime = loadRuntime();
   const clang = findClang(ctx);
   const cc = findCc(ctx);
+  const strip = findStrip(ctx);
   const btf = readKernelBtf(o.btf);
   const outDir = resolve(ctx.cwd, o.out);
 
@@ -125,6 +126,8 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
     const r = runTool(clang.tool, argvFor(out.scratch, vmlinuxDir), { cwd: ctx.cwd });
     if (r.status !== 0) throw new ToolOutputError('compilation failed', [o.source], r.stderr);
     if (r.stderr) ctx.passthrough(r.stderr);
+    const stripped = runTool(strip, ['--strip-debug', join(out.scratch, OBJECT_FILE)], { cwd: ctx.cwd });
+    if (stripped.status !== 0) throw new ToolOutputError('stripping debug info failed', [o.source], stripped.stderr);
     const dependencies = dependenciesOf(readFileSync(join(out.scratch, 'bpf.d'), 'utf8'), ctx.cwd, o.source, out.scratch);
 
     const objectBytes = readFileSync(join(out.scratch, OBJECT_FILE));
