@@ -3,9 +3,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+// the workspace folders of package.json
+const ROOTS = ['packages', 'generators'];
+
 let passed = 0, failed = 0, skipped = 0, reports = 0;
-for (const pkg of readdirSync('packages')) {
-  const file = join('packages', pkg, '.vitest-report.json');
+for (const pkg of ROOTS.flatMap((root) => readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(root, d.name)))) {
+  const file = join(pkg, '.vitest-report.json');
   if (!existsSync(file)) continue;
   const r = JSON.parse(readFileSync(file, 'utf8'));
   reports++;

@@ -14,6 +14,8 @@ export interface BuildKeyInputs {
   readonly clangArgv: readonly string[];
   readonly ccVersion: string;
   readonly runtimeFingerprint: string;
+  /** languages asked for and the digest of their generators and runtimes */
+  readonly wrappers: string;
   /** headers the source included, absolute, with their SHA-256 (null: gone) */
   readonly dependencies: readonly (readonly [string, string | null])[];
 }
@@ -31,6 +33,7 @@ export function buildKey(i: BuildKeyInputs): string {
     ['clang argv', JSON.stringify(i.clangArgv)],
     ['cc', i.ccVersion],
     ['runtime', i.runtimeFingerprint],
+    ['wrappers', i.wrappers],
     ...i.dependencies.map(([path, sha]) => [`dependency ${path}`, sha ?? 'missing'] as const),
   ]);
 }
@@ -44,6 +47,7 @@ export interface GenKeyInputs {
   readonly arch: string;
   readonly ccVersion: string;
   readonly runtimeFingerprint: string;
+  readonly wrappers: string;
 }
 
 export function genKey(i: GenKeyInputs): string {
@@ -56,5 +60,6 @@ export function genKey(i: GenKeyInputs): string {
     ['arch', i.arch],
     ['cc', i.ccVersion],
     ['runtime', i.runtimeFingerprint],
+    ['wrappers', i.wrappers],
   ]);
 }

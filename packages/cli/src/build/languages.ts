@@ -23,7 +23,8 @@ export function parseLanguages(spec: string | undefined): Language[] {
   return out;
 }
 
-/** Wrappers come with later work; asking for one must not silently produce nothing. */
-export function requireNoWrappers(spec: string | undefined, languages: readonly Language[]): void {
-  if (languages.length) throw new UsageError(`--lang ${spec}: language wrappers are not available yet`);
+/** Some wrappers come with later work; asking for one must not silently produce nothing. */
+export function requireAvailable(spec: string | undefined, languages: readonly Language[], available: readonly Language[]): void {
+  const missing = languages.filter((l) => !available.includes(l));
+  if (missing.length) throw new UsageError(`--lang ${spec}: ${missing.join(', ')} wrappers are not available yet (available: ${available.join(', ')})`);
 }

@@ -66,8 +66,10 @@ export class OutputDir {
    * Moves `files` (relative paths, made in scratch) into DIR and writes the
    * manifest. The old manifest goes first and the new one comes last, so an
    * interrupted commit leaves no manifest and the next run rebuilds.
+   * `dirs` (language packages) replace their old selves whole, so a file an
+   * older generator wrote does not linger; `files` lists what is in them too.
    */
-  commit(files: readonly string[], manifest: Omit<Manifest, 'outputs'>): void {
+  commit(files: readonly string[], manifest: Omit<Manifest, 'outputs'>, dirs: readonly string[] = []): void {
     const outputs: Record<string, string> = {};
     for (const f of files) {
       const sha = fileSha256(join(this.scratch, f));
@@ -75,10 +77,21 @@ export class OutputDir {
       outputs[f] = sha;
     }
     try {
+      const before = previousManifest(this.dir);
       rmSync(join(this.dir, MANIFEST), { force: true });
+      // what an earlier build wrote and this one does not (a language no
+      // longer asked for) goes, so DIR holds exactly one build's outputs
+      for (const old of Object.keys(before?.outputs ?? {})) {
+        if (!outputs[old] && !dirs.some((d) => old.startsWith(`${d}/`))) removeWithEmptyParents(this.dir, old);
+      }
       for (const f of files) {
+        if (dirs.some((d) => f.startsWith(`${d}/`))) continue;
         mkdirSync(dirname(join(this.dir, f)), { recursive: true });
         renameSync(join(this.scratch, f), join(this.dir, f));
+      }
+      for (const d of dirs) {
+        rmSync(join(this.dir, d), { recursive: true, force: true });
+        renameSync(join(this.scratch, d), join(this.dir, d));
       }
       const m = join(this.scratch, MANIFEST);
       writeFileSync(m, formatManifest({ ...manifest, outputs }));
@@ -98,6 +111,19 @@ export class OutputDir {
       } catch {
         // not empty after all (something else wrote there): leave it
       }
+    }
+  }
+}
+
+/** Removes DIR/rel, then its parent directories inside DIR that it left empty. */
+function removeWithEmptyParents(dir: string, rel: string): void {
+  if (rel.split('/').includes('..')) return; // a manifest is ours, but never reach outside DIR
+  rmSync(join(dir, rel), { force: true });
+  for (let d = dirname(rel); d !== '.' && d !== ''; d = dirname(d)) {
+    try {
+      rmdirSync(join(dir, d));
+    } catch {
+      return; // not empty
     }
   }
 }

@@ -52,10 +52,10 @@ describe('build and gen arguments', () => {
     ['no --out', () => parseBuildArgs(['p.bpf.c']), 'build: --out DIR is required'],
     ['two sources', () => parseBuildArgs(['a.c', 'b.c', '--out', 'd']), 'build: expected one PROG.bpf.c, got 2'],
     ['an unknown flag', () => parseBuildArgs(['a.c', '--out', 'd', '--frob']), "build: unknown option '--frob'"],
-    ['a wrapper language', () => parseBuildArgs(['a.c', '--out', 'd', '--lang', 'node']), '--lang node: language wrappers are not available yet'],
+    ['a wrapper language not available yet', () => parseBuildArgs(['a.c', '--out', 'd', '--lang', 'node,rust']), '--lang node,rust: rust wrappers are not available yet (available: node)'],
     ['gen without --out', () => parseGenArgs(['a.o']), 'gen: --out DIR is required'],
     ['gen with -I', () => parseGenArgs(['a.o', '--out', 'd', '-I', 'x']), "gen: unknown option '-I'"],
-    ['gen with a wrapper language', () => parseGenArgs(['a.o', '--out', 'd', '--lang=go,rust']), '--lang go,rust: language wrappers are not available yet'],
+    ['gen with wrapper languages not available yet', () => parseGenArgs(['a.o', '--out', 'd', '--lang=go,rust']), '--lang go,rust: go, rust wrappers are not available yet (available: node)'],
   ];
   for (const [what, fn, message] of bad) {
     it(`rejects ${what}`, () => {
@@ -233,17 +233,17 @@ describe('cache key and manifest', () => {
   it('covers every input of build and gen', () => {
     const b: BuildKeyInputs = {
       version: '1', cwd: '/w', source: 'p.bpf.c', sourceSha256: 's', btfSha256: 'b', arch: 'x64', clangVersion: 'c',
-      clangArgv: ['-O2'], ccVersion: 'g', runtimeFingerprint: 'r', dependencies: [['/a.h', 'h']],
+      clangArgv: ['-O2'], ccVersion: 'g', runtimeFingerprint: 'r', wrappers: 'none', dependencies: [['/a.h', 'h']],
     };
     const k = buildKey(b);
     const variants: Partial<BuildKeyInputs>[] = [
       { version: '2' }, { cwd: '/x' }, { source: 'q.bpf.c' }, { sourceSha256: 't' }, { btfSha256: 'c' }, { arch: 'arm64' },
-      { clangVersion: 'd' }, { clangArgv: ['-O1'] }, { ccVersion: 'h' }, { runtimeFingerprint: 's' },
+      { clangVersion: 'd' }, { clangArgv: ['-O1'] }, { ccVersion: 'h' }, { runtimeFingerprint: 's' }, { wrappers: 'node abc' },
       { dependencies: [['/a.h', 'i']] }, { dependencies: [['/a.h', null]] }, { dependencies: [] },
     ];
     expect(new Set([k, ...variants.map((v) => buildKey({ ...b, ...v }))]).size).toBe(variants.length + 1);
-    const g: GenKeyInputs = { version: '1', objectSha256: 'o', objectName: 'n', from: 'f.o', arch: 'x64', ccVersion: 'g', runtimeFingerprint: 'r' };
-    const gv: Partial<GenKeyInputs>[] = [{ version: '2' }, { objectSha256: 'p' }, { objectName: 'm' }, { from: 'g.o' }, { arch: 'arm64' }, { ccVersion: 'h' }, { runtimeFingerprint: 's' }];
+    const g: GenKeyInputs = { version: '1', objectSha256: 'o', objectName: 'n', from: 'f.o', arch: 'x64', ccVersion: 'g', runtimeFingerprint: 'r', wrappers: 'none' };
+    const gv: Partial<GenKeyInputs>[] = [{ version: '2' }, { objectSha256: 'p' }, { objectName: 'm' }, { from: 'g.o' }, { arch: 'arm64' }, { ccVersion: 'h' }, { runtimeFingerprint: 's' }, { wrappers: 'node abc' }];
     expect(new Set([genKey(g), ...gv.map((v) => genKey({ ...g, ...v }))]).size).toBe(gv.length + 1);
   });
   it('round-trips a manifest and refuses anything else', () => {

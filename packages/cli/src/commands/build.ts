@@ -9,7 +9,7 @@ import { dependenciesOf } from '../build/depfile.js';
 import { BuildError, ToolOutputError } from '../build/errors.js';
 import { runTool } from '../build/exec.js';
 import { buildKey } from '../build/keys.js';
-import { parseLanguages, requireNoWrappers, type Language } from '../build/languages.js';
+import { parseLanguages, requireAvailable, type Language } from '../build/languages.js';
 import { OutputDir, previousManifest, upToDate } from '../build/outputs.js';
 import { cacheRoot } from '../build/paths.js';
 import { loadRuntime } from '../build/runtime.js';
@@ -21,6 +21,8 @@ import { findBpftool, findCc, findClang, findStrip } from '../build/toolchain.js
 import { DEFAULT_BTF, readKernelBtf, vmlinuxHeader } from '../build/vmlinux.js';
 import { fileSha256, fsReason, readInputFile, sha256Hex } from '../files.js';
 import { VERSION } from '../version.js';
+import { wrapperFingerprint } from '../wrappers/fingerprint.js';
+import { AVAILABLE_LANGUAGES, writeWrappers } from '../wrappers/write.js';
 
 export interface BuildOptions {
   /** as given, relative to the cwd: clang's diagnostics name it this way */
@@ -41,7 +43,7 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
   if (!out) throw new UsageError('build: --out DIR is required');
   const langSpec = a.values.get('lang')?.[0];
   const languages = parseLanguages(langSpec);
-  requireNoWrappers(langSpec, languages);
+  requireAvailable(langSpec, languages, AVAILABLE_LANGUAGES);
   const cflags = a.values.get('cflags')?.[0];
   return {
     source: a.positional[0]!,
@@ -94,6 +96,7 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
     };
     return clangArgv(inputs);
   };
+  const wrappers = wrapperFingerprint(o.languages);
   const keyFor = (dependencies: readonly string[]): string =>
     buildKey({
       version: VERSION,
@@ -106,6 +109,7 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
       clangArgv: argvFor(SCRATCH, join(SCRATCH, 'vmlinux')),
       ccVersion: cc.version,
       runtimeFingerprint: runtime.fingerprint,
+      wrappers,
       dependencies: dependencies.map((d) => [d, fileSha256(d)] as const),
     });
 
@@ -118,11 +122,11 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
   const out = OutputDir.open(outDir, o.out);
   try {
     const header = vmlinuxHeader(btf, cacheRoot(ctx.env, ctx.home), out.scratch, () => findBpftool(ctx));
-    ctx.progress(`[1/3] vmlinux.h from ${btf.label}${header.cached ? ' (cached)' : ''}`);
+    ctx.progress(`[1/${o.languages.length ? 4 : 3}] vmlinux.h from ${btf.label}${header.cached ? ' (cached)' : ''}`);
     const vmlinuxDir = join(out.scratch, 'vmlinux');
     linkHeader(header.path, vmlinuxDir);
 
-    ctx.progress(`[2/3] ${basename(clang.tool.path)} ${o.source} -> ${join(o.out, OBJECT_FILE)}`);
+    ctx.progress(`[2/${o.languages.length ? 4 : 3}] ${basename(clang.tool.path)} ${o.source} -> ${join(o.out, OBJECT_FILE)}`);
     const r = runTool(clang.tool, argvFor(out.scratch, vmlinuxDir), { cwd: ctx.cwd });
     if (r.status !== 0) throw new ToolOutputError('compilation failed', [o.source], r.stderr);
     if (r.stderr) ctx.passthrough(r.stderr);
@@ -134,11 +138,15 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
     const model = within(o.source, () => describeObject(readObject(objectBytes), sha256Hex(objectBytes)));
     checkByteOrder(model.object.byteOrder, ctx.hostEndianness, ctx.arch, o.source);
 
-    ctx.progress('[3/3] bpf.so');
-    const made = makeSharedObject(out.scratch, { version: VERSION, from: basename(o.source), name: objectName(o.source), model, runtime, cc });
-    const files = [OBJECT_FILE, ...made];
-    out.commit(files, { generator: 'coolbpf-gen', version: VERSION, command: 'build', key: keyFor(dependencies), dependencies });
-    ctx.progress(`wrote ${files.map((f) => join(o.out, f)).join(', ')}`);
+    const steps = o.languages.length ? 4 : 3;
+    ctx.progress(`[3/${steps}] bpf.so`);
+    const name = objectName(o.source);
+    const made = makeSharedObject(out.scratch, { version: VERSION, from: basename(o.source), name, model, runtime, cc });
+    if (o.languages.length) ctx.progress(`[4/4] wrappers: ${o.languages.join(', ')}`);
+    const packages = writeWrappers(out.scratch, o.languages, { model, objectName: name, objectFile: basename(o.source), version: VERSION });
+    const files = [OBJECT_FILE, ...made, ...packages.flatMap((p) => p.files)];
+    out.commit(files, { generator: 'coolbpf-gen', version: VERSION, command: 'build', key: keyFor(dependencies), dependencies }, packages.map((p) => p.dir));
+    ctx.progress(`wrote ${[OBJECT_FILE, ...made, ...packages.map((p) => `${p.dir}/`)].map((f) => join(o.out, f)).join(', ')}`);
   } finally {
     out.close();
   }

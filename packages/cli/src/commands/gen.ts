@@ -5,7 +5,7 @@ import { readInput, ReadError, within } from '@coolbpf/reader';
 import { parseArgs, UsageError } from '../args.js';
 import type { BuildContext } from '../build/context.js';
 import { genKey } from '../build/keys.js';
-import { parseLanguages, requireNoWrappers, type Language } from '../build/languages.js';
+import { parseLanguages, requireAvailable, type Language } from '../build/languages.js';
 import { OutputDir, previousManifest, upToDate } from '../build/outputs.js';
 import { loadRuntime } from '../build/runtime.js';
 import { makeSharedObject, OBJECT_FILE } from '../build/sharedObject.js';
@@ -14,6 +14,8 @@ import { checkByteOrder } from '../build/target.js';
 import { findCc } from '../build/toolchain.js';
 import { readInputFile, sha256Hex } from '../files.js';
 import { VERSION } from '../version.js';
+import { wrapperFingerprint } from '../wrappers/fingerprint.js';
+import { AVAILABLE_LANGUAGES, writeWrappers } from '../wrappers/write.js';
 
 export interface GenOptions {
   readonly object: string;
@@ -30,7 +32,7 @@ export function parseGenArgs(argv: readonly string[]): GenOptions {
   if (!out) throw new UsageError('gen: --out DIR is required');
   const langSpec = a.values.get('lang')?.[0];
   const languages = parseLanguages(langSpec);
-  requireNoWrappers(langSpec, languages);
+  requireAvailable(langSpec, languages, AVAILABLE_LANGUAGES);
   return { object: a.positional[0]!, out, langSpec, languages };
 }
 
@@ -51,6 +53,7 @@ export function gen(o: GenOptions, ctx: BuildContext): void {
   const cc = findCc(ctx);
   const name = objectName(o.object);
   const outDir = resolve(ctx.cwd, o.out);
+  const wrappers = wrapperFingerprint(o.languages);
   const key = genKey({
     version: VERSION,
     objectSha256: model.object.sha256,
@@ -59,6 +62,7 @@ export function gen(o: GenOptions, ctx: BuildContext): void {
     arch: ctx.arch,
     ccVersion: cc.version,
     runtimeFingerprint: runtime.fingerprint,
+    wrappers,
   });
   if (upToDate(outDir, previousManifest(outDir), key)) {
     ctx.progress(`${o.out} is up to date`);
@@ -67,12 +71,15 @@ export function gen(o: GenOptions, ctx: BuildContext): void {
 
   const out = OutputDir.open(outDir, o.out);
   try {
-    ctx.progress(`[1/1] bpf.so from ${o.object}`);
+    const steps = o.languages.length ? 2 : 1;
+    ctx.progress(`[1/${steps}] bpf.so from ${o.object}`);
     writeFileSync(join(out.scratch, OBJECT_FILE), bytes);
     const made = makeSharedObject(out.scratch, { version: VERSION, from: basename(o.object), name, model, runtime, cc });
-    const files = [OBJECT_FILE, ...made];
-    out.commit(files, { generator: 'coolbpf-gen', version: VERSION, command: 'gen', key, dependencies: [] });
-    ctx.progress(`wrote ${files.map((f) => join(o.out, f)).join(', ')}`);
+    if (o.languages.length) ctx.progress(`[2/2] wrappers: ${o.languages.join(', ')}`);
+    const packages = writeWrappers(out.scratch, o.languages, { model, objectName: name, objectFile: basename(o.object), version: VERSION });
+    const files = [OBJECT_FILE, ...made, ...packages.flatMap((p) => p.files)];
+    out.commit(files, { generator: 'coolbpf-gen', version: VERSION, command: 'gen', key, dependencies: [] }, packages.map((p) => p.dir));
+    ctx.progress(`wrote ${[OBJECT_FILE, ...made, ...packages.map((p) => `${p.dir}/`)].map((f) => join(o.out, f)).join(', ')}`);
   } finally {
     out.close();
   }

@@ -1,0 +1,148 @@
+/**
+ * Naming and shapes on a hand-built model full of hazards: C names that are
+ * JavaScript keywords or clash with the generated API, with each other after
+ * PascalCase, with Object.prototype; nested anonymous unions; maps with no
+ * typed view. The output must compile (generateNode type-checks it) and be
+ * usable.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MapModel, MemberLayout, ObjectModel, StructDecl, TypeDecl, TypeRef } from '@coolbpf/model';
+import { afterAll, describe, expect, it } from 'vitest';
+import { importPackage, materialize } from './cases.testutil.js';
+import { generateNode, GeneratedCodeError, packageName } from './index.js';
+
+const u8: TypeRef = { kind: 'int', c: '__u8', size: 1, signed: false, char: false, bool: false };
+const u16: TypeRef = { kind: 'int', c: '__u16', size: 2, signed: false, char: false, bool: false };
+const u32: TypeRef = { kind: 'int', c: '__u32', size: 4, signed: false, char: false, bool: false };
+const u64: TypeRef = { kind: 'int', c: '__u64', size: 8, signed: false, char: false, bool: false };
+const ref = (kind: 'struct' | 'union' | 'enum', name: string): TypeRef => ({ kind, c: `${kind} ${name}`, key: `${kind} ${name}` });
+const m = (name: string | null, type: TypeRef, offset: number, size: number): MemberLayout => ({ name, type, offset, size, bitfield: null });
+const s = (kind: 'struct' | 'union', name: string, size: number, members: MemberLayout[], anonymous = false): StructDecl => ({
+  kind, key: `${kind} ${name}`, name, c: anonymous ? `${kind} (anonymous, ${name})` : `${kind} ${name}`, anonymous, size, align: 4, packed: false, members, padding: [],
+});
+const map = (name: string, type: string, key: TypeRef | null, value: TypeRef | null, keySize: number, valueSize: number, perCpu = false): MapModel => ({
+  name, type, keySize, valueSize, key, value, maxEntries: 1, flags: 0, flagNames: [], pinning: 'none', numaNode: null, mapExtra: null, perCpu, inner: null, definedIn: 'btf',
+});
+
+const types: TypeDecl[] = ([
+  s('struct', 'event', 8, [m('class', u32, 0, 4), m('__proto__', u16, 4, 2), m('constructor', u16, 6, 2)]),
+  s('union', 'event', 4, [m('a', u32, 0, 4), m('b', u16, 0, 2)]),
+  { kind: 'enum', key: 'enum event', name: 'event', c: 'enum event', anonymous: false, size: 4, signed: false, values: [{ name: '__proto__', value: '1' }, { name: 'default', value: '4294967295' }] },
+  s('struct', 'data', 4, [m('x', u32, 0, 4)]),
+  s('struct', 'map', 4, [m('y', u32, 0, 4)]),
+  // struct nest { u32 tag; union { u64 wide; struct { u16 lo; union { u16 hi; u8 hb[2]; }; }; }; }
+  s('union', 'nest__anon1__anon2__anon2', 2, [m('hi', u16, 0, 2), m('hb', { kind: 'array', c: '__u8[2]', size: 2, dims: [2], element: u8 }, 0, 2)], true),
+  s('struct', 'nest__anon1__anon2', 4, [m('lo', u16, 0, 2), m(null, ref('union', 'nest__anon1__anon2__anon2'), 2, 2)], true),
+  s('union', 'nest__anon1', 8, [m('wide', u64, 0, 8), m(null, ref('struct', 'nest__anon1__anon2'), 0, 4)], true),
+  { ...s('struct', 'nest', 16, [m('tag', u32, 0, 4), m(null, ref('union', 'nest__anon1'), 8, 8)]), align: 8, padding: [{ offset: 4, size: 4 }] },
+] as TypeDecl[]).sort((a, b) => (a.key < b.key ? -1 : 1));
+
+const model: ObjectModel = {
+  schema: 1,
+  object: { sha256: 'ab'.repeat(32), byteOrder: 'little', license: 'GPL', kernelVersion: null, coreRelocations: 0 },
+  programs: [
+    { name: 'delete', section: 'xdp', kind: { progType: 'xdp', expectedAttachType: 'xdp', family: 'xdp', target: null, sleepable: false, autoAttach: false, needs: 'interface', xdpFrags: false }, autoload: true, instructions: 2, coreRelocations: 0 },
+    { name: 'constructor', section: '?tp/a/b', kind: { progType: 'tracepoint', expectedAttachType: null, family: 'tracepoint', target: { kind: 'tracepoint', category: 'a', name: 'b' }, sleepable: false, autoAttach: true, needs: null, xdpFrags: false }, autoload: false, instructions: 2, coreRelocations: 0 },
+  ],
+  maps: [
+    map('constructor', 'hash', ref('struct', 'event'), ref('union', 'event'), 8, 4),
+    map('__proto__', 'percpu_array', u32, ref('enum', 'event'), 4, 4, true),
+    map('perf', 'perf_event_array', null, null, 4, 4),
+    map('q', 'queue', null, u32, 0, 4),
+    map('nests', 'array', u32, ref('struct', 'nest'), 4, 16),
+    map('raw', 'hash', null, null, 3, 5),
+  ],
+  dataSections: [
+    { name: '.data', kind: 'data', size: 4, writable: { beforeLoad: true, afterLoad: true }, variables: [{ name: 'x', offset: 0, size: 4, type: u32, linkage: 'global' }] },
+    { name: '.data.my-sec', kind: 'data', size: 8, writable: { beforeLoad: true, afterLoad: true }, variables: [
+      { name: 'default', offset: 0, size: 4, type: ref('struct', 'data'), linkage: 'global' },
+      { name: 'constructor', offset: 4, size: 4, type: ref('struct', 'map'), linkage: 'global' },
+    ] },
+    { name: '.bss', kind: 'bss', size: 4, writable: { beforeLoad: true, afterLoad: true }, variables: [{ name: 'hidden', offset: 0, size: 4, type: u32, linkage: 'static' }] },
+  ],
+  events: [],
+  types,
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'coolbpf-gen-node-view-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('names on a hostile model', () => {
+  const files = generateNode(model, { objectName: 'program', objectFile: 'program.bpf.o', sha256: 'ab'.repeat(32), version: '9.9.9' });
+  const src = files.get('src/index.ts')!;
+
+  it('gives C types PascalCase names, with kind suffixes on collisions, never the API names', () => {
+    expect(src).toContain('export interface Event {'); // struct event
+    expect(src).toContain('export type EventUnion = $Union<');
+    expect(src).toContain('export const EventEnum = {');
+    expect(src).toContain('export interface Data {'); // the .data section's interface…
+    expect(src).toContain('export interface DataStruct {'); // …so struct data gets a suffix
+    expect(src).toContain('export interface MapStruct {'); // Map is a global the code uses
+    expect(src).toContain('export class ProgramObject implements Disposable {'); // Program is the prelude's class
+    expect(src).toContain('export class ProgramObjectOpened implements Disposable {');
+    expect(src).toContain('export interface DataMySec {'); // .data.my-sec
+  });
+
+  it('keeps C member names, escaping only what objects and classes cannot hold', () => {
+    expect(src).toMatch(/\n {2}class: number;\n/);
+    expect(src).toMatch(/\n {2}__proto___: number;\n/);
+    expect(src).toMatch(/\n {2}constructor_: number;\n/);
+    expect(src).toContain('  __proto___: 1,\n  default: 4294967295,\n} as const;');
+    expect(src).toContain('get constructor_(): MapStruct {');
+    expect(src).toContain('get default(): DataStruct {');
+    expect(src).toContain('get __proto___(): $rt.PerCpuMap<number, EventEnum> {');
+    expect(src).toContain('readonly delete: XdpProgram;');
+    expect(src).toContain("this.constructor_ = new ProgramSetup(object, 'constructor', '?tp/a/b', false);");
+    expect(src).toContain('  dataMySec?: Partial<DataMySec>;');
+    expect(src).toContain('Not exposed'); // nothing from .bss: no interface for it, no member
+    expect(src).not.toContain('interface Bss');
+  });
+
+  it('types maps with no typed view as raw, and sizes-only maps as bytes', () => {
+    expect(src).toContain('get perf(): $rt.RawEvents {');
+    expect(src).toContain('get q(): $rt.RawMap {');
+    expect(src).toContain('get raw(): $rt.TypedMap<Uint8Array, Uint8Array> {');
+    expect(src).toContain('get constructor_(): $rt.TypedMap<Event, EventUnion> {');
+  });
+
+  it('names the package after the object', () => {
+    expect(JSON.parse(files.get('package.json')!).name).toBe('program');
+    expect(packageName('My Prog!')).toBe('my-prog');
+    expect(packageName('___')).toBe('bpf-object');
+  });
+
+  it('flattens nested anonymous unions into overlays that round-trip', async () => {
+    const mod = await importPackage(materialize(join(dir, 'hostile'), files, 'stub'));
+    const Nest = mod.Nest as { size: number; decode(v: DataView, o: number): any; encode(v: DataView, o: number, x: unknown): void; fields: Record<string, unknown> };
+    expect(Object.keys(Nest.fields)).toEqual(['tag', 'wide', 'lo', 'hi', 'hb']);
+    const b = new DataView(new ArrayBuffer(16));
+    Nest.encode(b, 0, { tag: 1, lo: 0x1122, hi: 0x3344 });
+    expect(Nest.decode(b, 0)).toEqual({ tag: 1, wide: 0x33441122n, lo: 0x1122, hi: 0x3344, hb: Uint8Array.of(0x44, 0x33) });
+    Nest.encode(b, 0, { tag: 1, lo: 5, hb: Uint8Array.of(1, 2) });
+    expect(Nest.decode(b, 0).hi).toBe(0x0201);
+    Nest.encode(b, 0, Nest.decode(b, 0));
+    expect(() => Nest.encode(b, 0, { ...Nest.decode(b, 0), hi: 9 })).toThrow(RangeError);
+    expect(() => Nest.encode(b, 0, { tag: 1 })).toThrow(/anonymous union \(wide, lo, hi, hb\) in struct nest: no member set/);
+  });
+});
+
+describe('errors', () => {
+  it('throws a typed error with the diagnostics when the generated code does not compile', () => {
+    let err: unknown;
+    try {
+      generateNode(model, { objectName: 'x', objectFile: 'x.bpf.o', sha256: 'ab'.repeat(32), version: '1', runtimeDeclarations: new Map([['index.d.ts', 'export {};\n']]) });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(GeneratedCodeError);
+    expect((err as GeneratedCodeError).diagnostics.length).toBeGreaterThan(0);
+    expect((err as GeneratedCodeError).diagnostics[0]).toMatch(/^src\/index\.ts:\d+:\d+: TS\d+: .*Codec/);
+  });
+
+  it('names the map and type a model problem is in', () => {
+    const bad: ObjectModel = { ...model, maps: [map('counts', 'hash', u32, ref('struct', 'gone'), 4, 4)] };
+    expect(() => generateNode(bad, { objectName: 'x', objectFile: 'x.bpf.o', sha256: 'ab'.repeat(32), version: '1' })).toThrow("map 'counts': value type: the model declares no type 'struct gone'");
+  });
+});
