@@ -6,3 +6,4 @@ export { gen, parseGenArgs, type GenOptions } from './commands/gen.js';
 export type { BuildContext } from './build/context.js';
 export { BuildError, ToolOutputError } from './build/errors.js';
 export { shimSource, objectName, type ShimInputs } from './build/shim.js';
+export { AVAILABLE_LANGUAGES } from './wrappers/write.js';

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds scenarios with coolbpf-gen into build/<name>/ (bpf.o, bpf.so, and
-// the generated Node package in build/<name>/node/): every scenario, or the
-// ones named on the command line, all at once.
+// the generated package of every language coolbpf-gen has, in
+// build/<name>/<lang>/): every scenario, or the ones named on the command
+// line, all at once.
 //
 // `npm test` runs this first (pretest), so the type check sees the generated
 // packages the tests import; the Node column's vitest globalSetup runs it
@@ -13,7 +14,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(dirname(createRequire(import.meta.url).resolve('coolbpf-gen/package.json')), 'bin', 'coolbpf-gen.js');
+const cliDir = dirname(createRequire(import.meta.url).resolve('coolbpf-gen/package.json'));
+const cli = join(cliDir, 'bin', 'coolbpf-gen.js');
+// Every language coolbpf-gen can generate, so each column finds its package
+// in build/<name>/<lang>/ and one build serves them all.
+const { AVAILABLE_LANGUAGES } = await import(join(cliDir, 'dist', 'index.js'));
 const scenarios = join(pkg, 'scenarios');
 
 /** The scenarios: directories of scenarios/ with an expect.json. */
@@ -25,7 +30,7 @@ function buildOne(name) {
   const src = join(scenarios, name, `${name}.bpf.c`);
   if (!existsSync(src)) return Promise.resolve(`no scenario '${name}' (${src})`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'build', src, '--out', join(pkg, 'build', name), '--lang', 'node'],
+    const child = spawn(process.execPath, [cli, 'build', src, '--out', join(pkg, 'build', name), '--lang', AVAILABLE_LANGUAGES.join(',')],
       { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
