@@ -27,6 +27,41 @@ mountpoint -q /sys/kernel/tracing 2>/dev/null || as_root mount -t tracefs tracef
 mountpoint -q /sys/fs/bpf 2>/dev/null || as_root mount -t bpf bpf /sys/fs/bpf 2>/dev/null \
   || say "could not mount bpffs at /sys/fs/bpf"
 
+# Python: a virtual environment with mypy and pytest (from the configured
+# package index) for the Python generator's and wrappers' tests, in
+# bindings-python/.venv (gitignored); redone when this list changes.
+PY_TOOLS="mypy pytest"
+py_venv=bindings-python/.venv
+if command -v python3 >/dev/null 2>&1; then
+  if [ ! -x "$py_venv/bin/python" ] || [ "$(cat "$py_venv/.coolbpf-tools" 2>/dev/null)" != "$PY_TOOLS" ]; then
+    say "installing $PY_TOOLS into $py_venv"
+    { python3 -m venv "$py_venv" && "$py_venv/bin/pip" install -q --disable-pip-version-check --retries 1 $PY_TOOLS \
+        && echo "$PY_TOOLS" >"$py_venv/.coolbpf-tools"; } >/dev/null 2>&1 \
+      || say "could not install $PY_TOOLS into $py_venv (the Python type checks and tests will skip)"
+  fi
+else
+  say "no python3 (the Python tests will skip)"
+fi
+
+# Rust: cargo (rustup's, in ~/.cargo/bin, or Debian's rustc/cargo) builds the
+# Rust wrappers' tests; std only, so nothing is fetched from crates.io. The
+# tests add ~/.cargo/bin to PATH themselves.
+if PATH="$PATH:$HOME/.cargo/bin" command -v cargo >/dev/null 2>&1; then
+  PATH="$PATH:$HOME/.cargo/bin" command -v rustfmt >/dev/null 2>&1 \
+    || say "no rustfmt (the Rust generator's formatting check will fail; rustup component add rustfmt)"
+else
+  say "no cargo (the Rust tests will skip): install rustup's toolchain, or apt-get install rustc cargo"
+fi
+
+# Go: Debian's golang-go (1.19) builds the Go wrappers, the Go runtime's tests
+# and the Go conformance column; the standard library only, so no module is
+# fetched (the tests run with GOPROXY=off).
+if ! command -v go >/dev/null 2>&1; then
+  say "installing golang-go"
+  { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go; } >/dev/null 2>&1 \
+    || say "could not install golang-go (the Go tests will skip)"
+fi
+
 # Node dependencies, when package-lock.json changed since the last install.
 stamp=node_modules/.coolbpf-lock
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then

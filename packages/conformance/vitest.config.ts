@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['node/**/*.test.ts'],
+    include: ['node/**/*.test.ts', 'python*.test.ts', 'rust.test.ts', 'go.test.ts'],
     // coolbpf-gen build for every scenario, before any file imports one
     globalSetup: ['node/global-setup.ts'],
     // Every scenario loads programs into the kernel and looks at the kernel's

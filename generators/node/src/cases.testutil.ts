@@ -1,6 +1,6 @@
 /** The objects the tests generate for: every fixture (each byte order) and examples/hello. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fixtureNames, fixturePath, type Endian } from '@coolbpf/fixtures';
@@ -34,14 +34,14 @@ export function fixtureCase(name: string, endian: Endian = 'bpfel'): Case {
 const HELLO_DIR = join(repoRoot, 'examples', 'hello');
 const HELLO = join(HELLO_DIR, 'build', 'hello.bpf.o');
 
-/** examples/hello, built if it is not (needs clang, bpftool and the kernel's BTF); null with the reason when it cannot be. */
+/** examples/hello, brought up to date by its Makefile (an object left from an
+ * older hello.bpf.c must not stand in); null with the reason when it cannot be
+ * built (needs clang, bpftool and the kernel's BTF). */
 export function helloCase(): { case: Case | null; why: string | null } {
-  if (!existsSync(HELLO)) {
-    try {
-      execFileSync('make', ['-s', '-C', HELLO_DIR], { stdio: 'pipe' });
-    } catch (e) {
-      return { case: null, why: `examples/hello could not be built (${String((e as Error).message).split('\n')[0]})` };
-    }
+  try {
+    execFileSync('make', ['-s', '-C', HELLO_DIR], { stdio: 'pipe' });
+  } catch (e) {
+    return { case: null, why: `examples/hello could not be built (${String((e as Error).message).split('\n')[0]})` };
   }
   return { case: { name: 'hello', file: HELLO, events: EVENTS.hello! }, why: null };
 }
@@ -65,20 +65,36 @@ export function generate(c: Case, golden = false): { model: ObjectModel; files: 
   return { model, files, typeNames };
 }
 
+/** packages/node's built runtime (dist/), the files a generated package's runtime/ holds besides the addon. */
+const RUNTIME_DIST = join(repoRoot, 'packages', 'node', 'dist');
+
+/**
+ * The runtime's compiled JavaScript, by file name, as the CLI vendors it
+ * (without source map references: the maps stay in the repository).
+ */
+export function runtimeJs(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of readdirSync(RUNTIME_DIST).sort()) {
+    if (f.endsWith('.js')) out.set(f, readFileSync(join(RUNTIME_DIST, f), 'utf8').replace(/^\/\/# sourceMappingURL=.*\n?/m, ''));
+  }
+  return out;
+}
+
 /**
  * Writes a generated package to `dir` as the CLI lays it out (DIR/node/…),
- * with a runtime: `decls` (the declarations, for tsc) or `stub` (an empty
- * module, enough to import the package and use its codecs without bpf.so).
+ * with a runtime: `decls` (the declarations only, for tsc) or `js` (the
+ * runtime's JavaScript and declarations without the native addon: enough to
+ * import the package and use its codecs and classes without bpf.so).
  */
-export function materialize(dir: string, files: ReadonlyMap<string, string>, runtime: 'decls' | 'stub'): string {
+export function materialize(dir: string, files: ReadonlyMap<string, string>, runtime: 'decls' | 'js'): string {
   const pkg = join(dir, 'node');
   for (const [p, text] of files) {
     mkdirSync(dirname(join(pkg, p)), { recursive: true });
     writeFileSync(join(pkg, p), text);
   }
   mkdirSync(join(pkg, 'runtime'), { recursive: true });
-  if (runtime === 'stub') writeFileSync(join(pkg, 'runtime', 'index.js'), 'export {};\n');
-  else for (const [p, text] of RUNTIME_DECLARATIONS.files) writeFileSync(join(pkg, 'runtime', p), text);
+  for (const [p, text] of RUNTIME_DECLARATIONS.files) writeFileSync(join(pkg, 'runtime', p), text);
+  if (runtime === 'js') for (const [p, text] of runtimeJs()) writeFileSync(join(pkg, 'runtime', p), text);
   return pkg;
 }
 

@@ -43,7 +43,7 @@ interface Loaded {
 
 async function load(c: Case, tag: string): Promise<Loaded> {
   const { model, files, typeNames } = generate(c);
-  const mod = await importPackage(materialize(join(dir, tag), files, 'stub'));
+  const mod = await importPackage(materialize(join(dir, tag), files, 'js'));
   return {
     c,
     model,
@@ -280,7 +280,7 @@ describe('semantics', () => {
     const back = anon.decode(view(a), 0);
     expect(back).toMatchObject({ family: 2, ipv4: 0x56781234, lo: 0x1234, hi: 0x5678, x: 1, y: 2, named: { raw: 7n } });
     expect(back.ipv6.subarray(0, 4)).toEqual(Uint8Array.from([0x34, 0x12, 0x78, 0x56]));
-    expect(() => anon.encode(view(a), 0, { ...back, ipv4: 1 })).toThrow(/anonymous union \(ipv4, ipv6, lo, hi\) in struct layout_anon: members .* disagree/);
+    expect(() => anon.encode(view(a), 0, { ...back, ipv4: 1 })).toThrow(/^struct layout_anon: anonymous union \(ipv4, ipv6, lo, hi\): members .* disagree/);
     expect(anon.fields).toMatchObject({ ipv4: { offset: 4, size: 4 }, ipv6: { offset: 4, size: 16 }, hi: { offset: 6, size: 2 }, named: { offset: 24, size: 8 } });
   });
 
@@ -296,20 +296,29 @@ describe('semantics', () => {
     expect(d.grid).toEqual([Uint8Array.of(1, 2, 0, 0, 0), new Uint8Array(5)]);
     expect(d.ptrs).toEqual([5n, 0n]);
     expect(b[134]).toBe(0); // padding zeroed
-    expect(() => arrays.encode(view(b), 0, { ...value, comm: 'x'.repeat(17) })).toThrow(/a string of 17 bytes does not fit in char\[16\]/);
-    expect(() => arrays.encode(view(b), 0, { ...value, ptrs: [1n, 2n, 3n] })).toThrow(/3 elements do not fit in an array of 2/);
-    expect(() => arrays.encode(view(b), 0, { ...value, grid: [new Uint8Array(6)] })).toThrow(/6 bytes do not fit in 5/);
+    expect(() => arrays.encode(view(b), 0, { ...value, comm: 'x'.repeat(17) })).toThrow(/^struct layout_arrays\.comm: a string of 17 bytes does not fit in char\[16\]$/);
+    expect(() => arrays.encode(view(b), 0, { ...value, ptrs: [1n, 2n, 3n] })).toThrow(/^struct layout_arrays\.ptrs: 3 elements do not fit in an array of 2$/);
+    expect(() => arrays.encode(view(b), 0, { ...value, grid: [new Uint8Array(6)] })).toThrow(/^struct layout_arrays\.grid\[0\]: 6 bytes do not fit in 5$/);
+    // integers out of range are refused, naming the field (and the element) and the range
+    expect(() => arrays.encode(view(b), 0, { ...value, items: [{ a: 1, b: 2 }, { a: 1, b: 256 }] })).toThrow(/^struct layout_arrays\.items\[1\]\.b: 256 is not an integer in \[0, 255\] \(u8\)$/);
+    expect(() => arrays.encode(view(b), 0, { ...value, ptrs: [-1n] })).toThrow(/^struct layout_arrays\.ptrs\[0\]: -1n is not an integer in \[0, 18446744073709551615\] \(u64\)$/);
     const full = 'abcdefghijklmnop'; // exactly 16 bytes: no NUL needed
     arrays.encode(view(b), 0, { ...value, comm: full });
     expect(arrays.decode(view(b), 0).comm).toBe(full);
   });
 
-  it('bitfields: a write changes only its own bits; values are truncated to the width as in C', () => {
+  it('bitfields: a write changes only its own bits; a value that does not fit the width is refused (C would truncate it)', () => {
     const bits = l.codec('struct layout_bits');
     const b = new Uint8Array(bits.size);
     bits.encode(view(b), 0, BITS_FULL);
-    bits.encode(view(b), 0, { ...BITS_FULL, c: 0x1f + 0x20, d: 63 + 1 });
+    bits.encode(view(b), 0, { ...BITS_FULL, c: 0x1f, d: -64 });
     expect(bits.decode(view(b), 0)).toEqual({ ...BITS_FULL, c: 0x1f, d: -64 });
+    expect(() => bits.encode(view(b), 0, { ...BITS_FULL, c: 0x20 })).toThrow(/^struct layout_bits\.c: 32 does not fit in a 5-bit unsigned bitfield \[0, 31\]$/);
+    expect(() => bits.encode(view(b), 0, { ...BITS_FULL, d: 64 })).toThrow(/^struct layout_bits\.d: 64 does not fit in a 7-bit signed bitfield \[-64, 63\]$/);
+    expect(() => bits.encode(view(b), 0, { ...BITS_FULL, d: -65 })).toThrow(RangeError);
+    expect(() => bits.encode(view(b), 0, { ...BITS_FULL, a: 1.5 })).toThrow(/struct layout_bits\.a: 1\.5 does not fit/);
+    expect(() => bits.encode(view(b), 0, { ...BITS_FULL, j: 1n << 40n })).toThrow(/struct layout_bits\.j: 1099511627776n does not fit in a 40-bit unsigned bitfield/);
+    expect(() => bits.encode(view(b), 0, { ...BITS_FULL, k: -(1n << 32n) - 1n })).toThrow(/struct layout_bits\.k: .* 33-bit signed/);
     expect(bits.fields).toMatchObject({ g: { offset: 8, size: 2, bitOffset: 66, bitWidth: 9 }, l: { offset: 32, size: 8, bitOffset: 256, bitWidth: 64 } });
   });
 

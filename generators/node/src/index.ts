@@ -31,7 +31,7 @@ function template(name: string): string {
   return t;
 }
 
-const hb = createHandlebars({ prelude: template('prelude.ts') });
+const hb = createHandlebars();
 const renderIndex = compileTemplate<IndexView>(hb, template('index.ts'));
 const renderPackage = compileTemplate<PackageView>(hb, template('package.json'));
 

@@ -5,7 +5,7 @@
  * the reason, without root, the kernel's BTF, or a built runtime.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel } from '@coolbpf/model';
@@ -30,8 +30,7 @@ describe.skipIf(why !== null)('the generated examples/hello package on the runni
     execFileSync(process.execPath, [join(repoRoot, 'packages', 'cli', 'bin', 'coolbpf-gen.js'), 'build', join(repoRoot, 'examples', 'hello', 'hello.bpf.c'), '--out', dir], { stdio: 'pipe' });
     const model = buildModel(readFileSync(join(dir, 'bpf.o')), { events: { events: 'struct event' } });
     const files = generateNode(model, { objectName: 'hello', objectFile: 'hello.bpf.o', sha256: model.object.sha256, version: '0.1.0' });
-    const pkg = materialize(dir, files, 'stub');
-    for (const f of readdirSync(join(runtimeDir, 'dist'))) if (f.endsWith('.js') || f.endsWith('.js.map')) copyFileSync(join(runtimeDir, 'dist', f), join(pkg, 'runtime', f));
+    const pkg = materialize(dir, files, 'js');
     copyFileSync(addon, join(pkg, 'runtime', 'coolbpf_node.node'));
     copyFileSync(join(dir, 'bpf.so'), join(pkg, 'bpf.so'));
     mkdirSync(join(dir, 'other'), { recursive: true });

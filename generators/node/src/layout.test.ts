@@ -63,7 +63,7 @@ describe.skipIf(why !== null)('generated layouts agree with the C compiler (host
       const { model, files, typeNames } = generate(c);
       const work = join(dir, name);
       mkdirSync(work, { recursive: true });
-      const mod = await importPackage(materialize(work, files, 'stub'));
+      const mod = await importPackage(materialize(work, files, 'js'));
       const plan = planLayout(model);
       const structs = plan.ordered.filter((t): t is StructPlan => t.kind !== 'enum');
       if (structs.length === 0) return;

@@ -75,13 +75,14 @@ describe('names on a hostile model', () => {
 
   it('gives C types PascalCase names, with kind suffixes on collisions, never the API names', () => {
     expect(src).toContain('export interface Event {'); // struct event
-    expect(src).toContain('export type EventUnion = $Union<');
+    expect(src).toContain('export type EventUnion = $rt.Union<');
     expect(src).toContain('export const EventEnum = {');
     expect(src).toContain('export interface Data {'); // the .data section's interface…
     expect(src).toContain('export interface DataStruct {'); // …so struct data gets a suffix
     expect(src).toContain('export interface MapStruct {'); // Map is a global the code uses
-    expect(src).toContain('export class ProgramObject implements Disposable {'); // Program is the prelude's class
-    expect(src).toContain('export class ProgramObjectOpened implements Disposable {');
+    expect(src).toContain('export class ProgramObject extends $rt.LoadedSkeleton {'); // Program is a runtime class the package re-exports
+    expect(src).toContain('export class ProgramObjectOpened extends $rt.OpenedSkeleton<ProgramObject> {');
+    expect(src).toContain('export interface ProgramObjectMaps {');
     expect(src).toContain('export interface DataMySec {'); // .data.my-sec
   });
 
@@ -90,21 +91,25 @@ describe('names on a hostile model', () => {
     expect(src).toMatch(/\n {2}__proto___: number;\n/);
     expect(src).toMatch(/\n {2}constructor_: number;\n/);
     expect(src).toContain('  __proto___: 1,\n  default: 4294967295,\n} as const;');
-    expect(src).toContain('get constructor_(): MapStruct {');
-    expect(src).toContain('get default(): DataStruct {');
-    expect(src).toContain('get __proto___(): $rt.PerCpuMap<number, EventEnum> {');
-    expect(src).toContain('readonly delete: XdpProgram;');
-    expect(src).toContain("this.constructor_ = new ProgramSetup(object, 'constructor', '?tp/a/b', false);");
+    expect(src).toContain('  constructor_: MapStruct;\n');
+    expect(src).toContain('  constructor_: [MapStruct, 4],\n');
+    expect(src).toContain('  default: [DataStruct, 0],\n');
+    expect(src).toContain('readonly __proto___: $rt.PerCpuMap<number, EventEnum>;');
+    expect(src).toContain('readonly delete: $rt.XdpProgram;');
+    expect(src).toContain("  constructor_: $rt.tracepointProgram('constructor', '?tp/a/b', ['a', 'b']),\n");
     expect(src).toContain('  dataMySec?: Partial<DataMySec>;');
     expect(src).toContain('Not exposed'); // nothing from .bss: no interface for it, no member
     expect(src).not.toContain('interface Bss');
   });
 
   it('types maps with no typed view as raw, and sizes-only maps as bytes', () => {
-    expect(src).toContain('get perf(): $rt.RawEvents {');
-    expect(src).toContain('get q(): $rt.RawMap {');
-    expect(src).toContain('get raw(): $rt.TypedMap<Uint8Array, Uint8Array> {');
-    expect(src).toContain('get constructor_(): $rt.TypedMap<Event, EventUnion> {');
+    expect(src).toContain('readonly perf: $rt.RawEvents;');
+    expect(src).toContain("  perf: $rt.rawEventMap('perf', 'perf_event_array'),\n");
+    expect(src).toContain('perf: perf_event_array, 1 CPU slot; the record type is unknown');
+    expect(src).toContain('    perf?: number;\n'); // InitOptions.perfPages
+    expect(src).toContain('readonly q: $rt.RawMap;');
+    expect(src).toContain('readonly raw: $rt.TypedMap<Uint8Array, Uint8Array>;');
+    expect(src).toContain('readonly constructor_: $rt.TypedMap<Event, EventUnion>;');
   });
 
   it('names the package after the object', () => {
@@ -114,7 +119,7 @@ describe('names on a hostile model', () => {
   });
 
   it('flattens nested anonymous unions into overlays that round-trip', async () => {
-    const mod = await importPackage(materialize(join(dir, 'hostile'), files, 'stub'));
+    const mod = await importPackage(materialize(join(dir, 'hostile'), files, 'js'));
     const Nest = mod.Nest as { size: number; decode(v: DataView, o: number): any; encode(v: DataView, o: number, x: unknown): void; fields: Record<string, unknown> };
     expect(Object.keys(Nest.fields)).toEqual(['tag', 'wide', 'lo', 'hi', 'hb']);
     const b = new DataView(new ArrayBuffer(16));
@@ -124,7 +129,7 @@ describe('names on a hostile model', () => {
     expect(Nest.decode(b, 0).hi).toBe(0x0201);
     Nest.encode(b, 0, Nest.decode(b, 0));
     expect(() => Nest.encode(b, 0, { ...Nest.decode(b, 0), hi: 9 })).toThrow(RangeError);
-    expect(() => Nest.encode(b, 0, { tag: 1 })).toThrow(/anonymous union \(wide, lo, hi, hb\) in struct nest: no member set/);
+    expect(() => Nest.encode(b, 0, { tag: 1 })).toThrow(/^struct nest: anonymous union \(wide, lo, hi, hb\): no member set \(set one of: wide, lo\+hi\+hb\)$/);
   });
 });
 
@@ -138,7 +143,7 @@ describe('errors', () => {
     }
     expect(err).toBeInstanceOf(GeneratedCodeError);
     expect((err as GeneratedCodeError).diagnostics.length).toBeGreaterThan(0);
-    expect((err as GeneratedCodeError).diagnostics[0]).toMatch(/^src\/index\.ts:\d+:\d+: TS\d+: .*Codec/);
+    expect((err as GeneratedCodeError).diagnostics[0]).toMatch(/^src\/index\.ts:\d+:\d+: TS\d+: .*'CoolbpfError'/);
   });
 
   it('names the map and type a model problem is in', () => {

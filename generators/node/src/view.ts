@@ -40,12 +40,20 @@ export interface NodeGenOptions {
   readonly abiVersion?: number;
 }
 
-/** Public names of the prelude and the fixed API, and the globals generated code uses: C types never get these. */
+/** What the runtime's index exports that the generated module re-exports (values, then types). */
+export const RUNTIME_REEXPORTS = {
+  values: ['CoolbpfError', 'BPF_ANY', 'BPF_NOEXIST', 'BPF_EXIST', 'BPF_F_LOCK'],
+  types: [
+    'Codec', 'StructCodec', 'FieldLayout', 'Union', 'Link', 'EventStats', 'EventOptions', 'MapInfo', 'ObjectState', 'BpfObject',
+    'RawMap', 'RawEvents', 'TypedMap', 'PerCpuMap', 'TypedEvents', 'Program', 'ProgramSetup', 'TracepointProgram',
+    'RawTracepointProgram', 'KprobeProgram', 'UprobeProgram', 'XdpProgram', 'TcProgram', 'CgroupProgram', 'PerfEventProgram',
+  ],
+} as const;
+
+/** Public names of the fixed API (the runtime's re-exports included), and the globals generated code uses: C types never get these. */
 const RESERVED_TOP = [
-  // prelude exports and the fixed API
-  'FieldLayout', 'StructCodec', 'Program', 'ProgramSetup', 'TracepointProgram', 'RawTracepointProgram', 'KprobeProgram',
-  'UprobeProgram', 'XdpProgram', 'TcProgram', 'CgroupProgram', 'PerfEventProgram', 'InitOptions', 'open', 'init',
-  'OBJECT_SHA256', 'ABI_VERSION',
+  // the fixed API
+  ...RUNTIME_REEXPORTS.values, ...RUNTIME_REEXPORTS.types, 'InitOptions', 'open', 'init', 'OBJECT_SHA256', 'ABI_VERSION',
   // globals and built-in types the generated code names
   'Array', 'ArrayLike', 'BigInt', 'DataView', 'Disposable', 'Error', 'Map', 'Math', 'Number', 'Object', 'Omit', 'Partial',
   'RangeError', 'Readonly', 'Record', 'String', 'Symbol', 'TextDecoder', 'TextEncoder', 'TypeError', 'Uint8Array', 'URL',
@@ -53,7 +61,7 @@ const RESERVED_TOP = [
 ];
 
 /** Members of the skeleton classes and keys of InitOptions besides the sections. */
-const RESERVED_MEMBERS = ['object', 'maps', 'programs', 'attach', 'destroy', 'load', 'soPath', 'autoload', 'btfPath', 'logLevel', 'logFd'];
+const RESERVED_MEMBERS = ['object', 'state', 'maps', 'programs', 'attach', 'destroy', 'load', 'soPath', 'autoload', 'perfPages', 'btfPath', 'logLevel', 'logFd'];
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -89,6 +97,8 @@ function doc(s: string): string {
 
 export interface StructView {
   readonly name: string;
+  /** the C spelling, as a string literal */
+  readonly typeLit: string;
   readonly docLines: readonly string[];
   readonly typeLines: readonly string[];
   readonly alts: readonly { name: string; entries: readonly { names: string; decode: readonly { key: string; expr: string }[]; encode: readonly string[] }[] }[];
@@ -113,9 +123,8 @@ export interface SectionView {
   readonly iface: string;
   readonly className: string;
   readonly prop: string;
-  readonly local: string;
   readonly doc: readonly string[];
-  readonly vars: readonly { key: string; access: string; type: string; codec: string; offset: number; doc: string }[];
+  readonly vars: readonly { key: string; type: string; codec: string; offset: number; doc: string }[];
   readonly beforeLoad: boolean;
   readonly afterLoad: boolean;
   readonly loadedType: string;
@@ -123,20 +132,19 @@ export interface SectionView {
 
 export interface MapView {
   readonly key: string;
-  readonly nameLit: string;
   readonly type: string;
-  readonly make: string;
+  /** the runtime's MapSpec for it */
+  readonly spec: string;
   readonly doc: readonly string[];
+  /** a perf event array (InitOptions.perfPages sizes its reader) */
+  readonly perf: boolean;
 }
 
 export interface ProgramView {
   readonly key: string;
-  readonly access: string;
-  readonly nameLit: string;
-  readonly sectionLit: string;
-  readonly autoload: boolean;
   readonly type: string;
-  readonly make: string;
+  /** the runtime's ProgramSpec for it */
+  readonly spec: string;
   readonly doc: string;
 }
 
@@ -144,20 +152,30 @@ export interface IndexView {
   readonly header: string;
   readonly moduleDoc: readonly string[];
   readonly objectFile: string;
+  readonly objectFileLit: string;
   readonly shaLit: string;
   readonly abiVersion: number;
   readonly littleEndian: string;
+  /** the runtime's re-exports: one line of values, lines of types */
+  readonly reexportValues: string;
+  readonly reexportTypes: readonly string[];
+  /** the statement taking what the module uses from the runtime's layout(), in lines (none when it uses nothing) */
+  readonly layoutImports: readonly string[];
+  readonly hasTypes: boolean;
   readonly enums: readonly EnumView[];
   readonly structs: readonly StructView[];
   readonly hoisted: readonly { name: string; expr: string }[];
   readonly sections: readonly SectionView[];
+  /** the sections' option names, as an array literal */
+  readonly sectionProps: string;
   readonly maps: readonly MapView[];
+  /** the property names of perf event arrays */
+  readonly perfMaps: readonly string[];
   readonly programs: readonly ProgramView[];
   readonly loadedClass: string;
   readonly openedClass: string;
-  readonly mapsClass: string;
-  readonly programsClass: string;
-  readonly openedProgramsClass: string;
+  readonly mapsType: string;
+  readonly programsType: string;
 }
 
 export interface PackageView {
@@ -187,9 +205,8 @@ export function buildView(model: ObjectModel, options: NodeGenOptions, abiVersio
   const base = pascalCase(options.objectName);
   const loadedClass = top.claim(base, 'Object');
   const openedClass = top.claim(`${loadedClass}Opened`);
-  const mapsClass = top.claim(`${loadedClass}Maps`);
-  const programsClass = top.claim(`${loadedClass}Programs`);
-  const openedProgramsClass = top.claim(`${loadedClass}OpenedPrograms`);
+  const mapsType = top.claim(`${loadedClass}Maps`);
+  const programsType = top.claim(`${loadedClass}Programs`);
 
   // Section interfaces next, then C types: structs, unions, enums, named before anonymous.
   const exposed = model.dataSections.filter((s) => s.kind !== 'kconfig' && s.variables.some((v) => v.linkage === 'global'));
@@ -234,7 +251,7 @@ export function buildView(model: ObjectModel, options: NodeGenOptions, abiVersio
   // Sections.
   const members = new NameScope({ reserved: RESERVED_MEMBERS, identifiers: true, keywords: TS_PROPERTY_RESERVED });
   const sections: SectionView[] = exposed.map((s, i) =>
-    within(`section '${s.name}'`, () => sectionView(s, sectionIfaces[i]!, `$${sectionIfaces[i]!}`, members.claim(camelCase(s.name)), `$init${i + 1}`, c)),
+    within(`section '${s.name}'`, () => sectionView(s, sectionIfaces[i]!, `$${sectionIfaces[i]!}`, members.claim(camelCase(s.name)), c)),
   );
 
   // Maps.
@@ -250,20 +267,26 @@ export function buildView(model: ObjectModel, options: NodeGenOptions, abiVersio
     header,
     moduleDoc: moduleDoc(options, model, loadedClass),
     objectFile: doc(options.objectFile),
+    objectFileLit: quote(options.objectFile),
     shaLit: quote(options.sha256),
     abiVersion,
     littleEndian: String(plan.byteOrder === 'little'),
+    reexportValues: RUNTIME_REEXPORTS.values.join(', '),
+    reexportTypes: wrap([...RUNTIME_REEXPORTS.types], 110),
+    layoutImports: destructure(c.imports(), '$rt.layout($LE)'),
+    hasTypes: enums.length + structs.length > 0,
     enums,
     structs,
     hoisted: [...hoisted].map(([expr, name]) => ({ name, expr })),
     sections,
+    sectionProps: `[${sections.map((x) => quote(x.prop)).join(', ')}]`,
     maps,
+    perfMaps: maps.filter((m) => m.perf).map((m) => m.key),
     programs,
     loadedClass,
     openedClass,
-    mapsClass,
-    programsClass,
-    openedProgramsClass,
+    mapsType,
+    programsType,
   };
   const pkg: PackageView = {
     name: packageName(options.objectName),
@@ -279,7 +302,8 @@ function moduleDoc(options: NodeGenOptions, model: ObjectModel, cls: string): st
     .map((s) => `${s.name} (${s.kind === 'kconfig' ? 'externs libbpf fills in' : s.variables.length ? `static only: ${s.variables.map((v) => v.name).join(', ')}` : 'no variables'})`);
   const notExposed = hidden.length ? ['', doc(`Not exposed: ${hidden.join('; ')}.`)] : [];
   return [
-    `Typed wrapper of ${doc(options.objectFile)} (${model.object.byteOrder}-endian) over the coolbpf runtime in ../runtime.`,
+    `Typed wrapper of ${doc(options.objectFile)} (${model.object.byteOrder}-endian) over the coolbpf runtime in ../runtime`,
+    `(@coolbpf/node, also exported as "${packageName(options.objectName)}/runtime"), which does the work: this module only describes the object.`,
     '',
     `  const ${camelCase(options.objectName) || 'obj'} = init({ rodata: { … }, soPath: … });  // open + load + attach`,
     '  // or: const opened = open(); opened.rodata.x = …; const loaded = opened.load(); loaded.attach();',
@@ -288,31 +312,75 @@ function moduleDoc(options: NodeGenOptions, model: ObjectModel, cls: string): st
     'bigint addresses (never dereferenced); `char[n]` is a string (UTF-8 up to the first NUL);',
     'arrays are arrays (the innermost dimension of an unsigned 8-bit array is a Uint8Array);',
     'enums are a const object of their values plus a type; bytes with no value type are a',
-    'Uint8Array with a comment saying why. Encoding zeroes padding; a bitfield write changes',
-    'only its own bits (truncated to its width, as in C). Anonymous struct and union members',
-    'are flattened as C11 reaches them (`s.lo`, not `s.<anon>.lo`).',
+    'Uint8Array with a comment saying why. Anonymous struct and union members are flattened as',
+    'C11 reaches them (`s.lo`, not `s.<anon>.lo`).',
     '',
-    'Unions: decoding fills every member (they share the bytes). Encoding takes the members',
-    'set (not undefined): one member is written as given; several (a decoded value, or a',
-    'copy of one) are written in declaration order and must all read back as given, else',
-    'RangeError: to change a member of a decoded union, pass an object with only that member.',
+    'Encoding refuses what C would change silently: an integer out of its type\'s range, or too',
+    'wide for its bitfield, is a RangeError naming the field. Padding is zeroed. Unions: decoding',
+    'fills every member; encoding takes the members set (not undefined): one is written as given,',
+    'several must all read back as given, else RangeError (to change a member of a decoded union,',
+    'pass an object with only that member).',
     '',
     `Globals (${cls}.rodata, .data, .bss, …) are getters and setters over the section's bytes:`,
     'every read decodes a fresh copy, so assign whole values (`bss.hist = [...]`), not elements.',
+    'Event readers (ring buffers, perf event arrays) are opened at load and closed by destroy().',
     '',
-    'Every struct and union codec carries its layout (`size`, `align`, `fields`), as the C',
-    'compiler laid the type out.',
+    'Every struct and union codec carries its layout (`size`, `align`, `fields`). Sizes and offsets',
+    'are the C compiler\'s; `align` is what BTF implies (BTF does not record `aligned(N)`).',
     ...notExposed,
   ];
 }
 
-/** TypeScript types and codec expressions of value plans. */
+/** Items joined by ', ' into lines of at most `width` characters (each line but the last ends with a comma). */
+function wrap(items: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const item of items) {
+    if (line && line.length + item.length + 2 > width) {
+      lines.push(`${line},`);
+      line = item;
+    } else line = line ? `${line}, ${item}` : item;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** `const { a, b } = from;` in one line when it is short, else one line per wrapped run of names. */
+function destructure(names: readonly string[], from: string): string[] {
+  if (names.length === 0) return [];
+  const one = `const { ${names.join(', ')} } = ${from};`;
+  if (one.length <= 120) return [one];
+  return ['const {', ...wrap(names, 110).map((l) => `  ${l}`), `} = ${from};`];
+}
+
+/** What generated code takes from the runtime's layout(), in this order, and its local name. */
+const LAYOUT_MEMBERS: readonly (readonly [member: string, local: string])[] = [
+  ['u8', '$u8'], ['i8', '$i8'], ['u16', '$u16'], ['i16', '$i16'], ['u32', '$u32'], ['i32', '$i32'], ['u64', '$u64'], ['i64', '$i64'],
+  ['u128', '$u128'], ['i128', '$i128'], ['bool', '$bool'], ['f32', '$f32'], ['f64', '$f64'], ['cstring', '$cstr'], ['bytes', '$bytes'],
+  ['array', '$arr'], ['zero', '$zero'], ['getBits', '$getBits'], ['getBitsN', '$getBitsN'], ['setBits', '$setBits'],
+  ['overlay', '$overlay'], ['struct', '$struct'],
+];
+
+/** TypeScript types and codec expressions of value plans; remembers what it takes from the runtime's layout(). */
 class Codecs {
+  readonly #used = new Set<string>();
+
   constructor(
     readonly plan: LayoutPlan,
     readonly typeName: (key: string) => string,
     readonly hoist: (expr: string) => string,
   ) {}
+
+  /** A helper of the runtime's layout(), by its local name ('$u32', '$struct', …), marked as used. */
+  use(local: string): string {
+    this.#used.add(local);
+    return local;
+  }
+
+  /** `member: $local` for every layout() member used, in a fixed order. */
+  imports(): string[] {
+    return LAYOUT_MEMBERS.filter(([, local]) => this.#used.has(local)).map(([m, local]) => `${m}: ${local}`);
+  }
 
   type(v: ValuePlan): string {
     switch (v.kind) {
@@ -338,20 +406,20 @@ class Codecs {
 
   #expr(v: ValuePlan): string {
     switch (v.kind) {
-      case 'int': return intCodec(v.size, v.signed);
-      case 'bool': return '$bool';
-      case 'float': return v.size === 4 ? '$f32' : '$f64';
-      case 'pointer': return '$u64';
-      case 'enum': return intCodec(v.size, v.signed);
-      case 'string': return `$cstr(${v.size})`;
-      case 'opaque': return `$bytes(${v.size})`;
+      case 'int': return this.use(intCodec(v.size, v.signed));
+      case 'bool': return this.use('$bool');
+      case 'float': return this.use(v.size === 4 ? '$f32' : '$f64');
+      case 'pointer': return this.use('$u64');
+      case 'enum': return this.use(intCodec(v.size, v.signed));
+      case 'string': return `${this.use('$cstr')}(${v.size})`;
+      case 'opaque': return `${this.use('$bytes')}(${v.size})`;
       case 'struct': case 'union': return this.typeName(v.key);
       case 'array': {
         const dims = [...v.dims];
         let e: string;
-        if (isOctet(v.element)) e = `$bytes(${dims.pop()!})`;
+        if (isOctet(v.element)) e = `${this.use('$bytes')}(${dims.pop()!})`;
         else e = this.#expr(v.element);
-        for (const d of dims.reverse()) e = `$arr(${e}, ${d})`;
+        for (const d of dims.reverse()) e = `${this.use('$arr')}(${e}, ${d})`;
         return e;
       }
     }
@@ -362,23 +430,21 @@ class Codecs {
     const at = `$o${plus(f.offset)}`;
     if (!f.bits) return `${this.codec(f.value)}.decode($v, ${at})`;
     const b = f.bits;
-    const args = `$v, ${at}, ${f.size}, ${b.shift}, ${b.width}`;
+    const args = `$v, ${at}, ${f.size}, ${b.shift}, ${b.width}, ${b.signed}`;
     const kind = bitKind(f.value);
-    if (kind === 'bigint') return `$getBits(${args}, ${b.signed})`;
-    const n = f.size <= 4 ? `$getBitsN(${args}, ${b.signed})` : `Number($getBits(${args}, ${b.signed}))`;
+    if (kind === 'bigint') return `${this.use('$getBits')}(${args})`;
+    const n = f.size <= 4 ? `${this.use('$getBitsN')}(${args})` : `Number(${this.use('$getBits')}(${args}))`;
     return kind === 'boolean' ? `${n} !== 0` : n;
   }
 
-  /** A statement writing `x` (an expression) as the field at `$o`. */
-  encode(f: FieldPlan, x: string): string {
+  /** A statement writing `x` (an expression) as the field `name` at `$o`. */
+  encode(f: FieldPlan, x: string, name: string): string {
     const at = `$o${plus(f.offset)}`;
-    if (!f.bits) return `${this.codec(f.value)}.encode($v, ${at}, ${x});`;
+    const what = quote(name);
+    if (!f.bits) return `${this.codec(f.value)}.encode($v, ${at}, ${x}, ${what});`;
     const b = f.bits;
-    const args = `$v, ${at}, ${f.size}, ${b.shift}, ${b.width}`;
-    const kind = bitKind(f.value);
-    if (kind === 'bigint') return `$setBits(${args}, ${x});`;
-    const n = kind === 'boolean' ? `${x} ? 1 : 0` : x;
-    return f.size <= 4 ? `$setBitsN(${args}, ${n});` : `$setBits(${args}, BigInt(Math.trunc(${n})));`;
+    const value = bitKind(f.value) === 'boolean' ? `${x} ? 1 : 0` : x;
+    return `${this.use('$setBits')}($v, ${at}, ${f.size}, ${b.shift}, ${b.width}, ${b.signed}, ${value}, ${what});`;
   }
 }
 
@@ -443,7 +509,7 @@ function structView(t: StructPlan, name: string, c: Codecs, altName: () => strin
         const l = literal(a.nodes);
         return [`| ${l[0]}`, ...indent(l.slice(1))];
       });
-      parts.push(['$Union<', ...indent(alts.flat()), '>']);
+      parts.push(['$rt.Union<', ...indent(alts.flat()), '>']);
     }
     const out: string[] = [];
     for (const part of parts) {
@@ -460,7 +526,7 @@ function structView(t: StructPlan, name: string, c: Codecs, altName: () => strin
   const alts: StructView['alts'][number][] = [];
   const encodeNodes = (nodes: readonly NodePlan[], x: string): string[] =>
     nodes.map((n) => {
-      if (n.kind === 'field') return c.encode(n.field, `${x}${p(n.field).access}${inOverlay.has(n.field) ? '!' : ''}`);
+      if (n.kind === 'field') return c.encode(n.field, `${x}${p(n.field).access}${inOverlay.has(n.field) ? '!' : ''}`, p(n.field).name);
       const altsConst = altName();
       const entries = n.alternatives.map((a) => ({
         names: `[${a.fields.map((f) => quote(p(f).name)).join(', ')}]`,
@@ -470,10 +536,11 @@ function structView(t: StructPlan, name: string, c: Codecs, altName: () => strin
       alts.push({ name: altsConst, entries });
       // fill in after the const is listed, so nested overlays' consts come after their parent's
       n.alternatives.forEach((a, i) => entries[i]!.encode.push(...encodeNodes(a.nodes, '$x')));
-      return `$overlay($v, $o, ${x}, ${n.offset}, ${n.size}, ${quote(overlayWhat(n, t))}, ${altsConst});`;
+      return `${c.use('$overlay')}($v, $o, ${x}, ${n.offset}, ${n.size}, ${quote(overlayWhat(n, t))}, ${altsConst});`;
     });
   const needsZero = t.padding.length > 0 || t.hasBitfields;
-  const encode = [...(needsZero && t.size > 0 ? [`$zero($v, $o, ${t.size});`] : []), ...encodeNodes(t.body, '$x')];
+  const encode = [...(needsZero && t.size > 0 ? [`${c.use('$zero')}($v, $o, ${t.size});`] : []), ...encodeNodes(t.body, '$x')];
+  c.use('$struct');
 
   const layout = t.fields.map((f) => ({
     key: p(f).key,
@@ -487,6 +554,7 @@ function structView(t: StructPlan, name: string, c: Codecs, altName: () => strin
 
   return {
     name,
+    typeLit: quote(t.c),
     docLines,
     typeLines,
     alts,
@@ -506,13 +574,14 @@ function padding(t: StructPlan): string[] {
   return [`padding ${t.padding.map((r) => (r.size === 1 ? `${r.offset}` : `${r.offset}..${r.offset + r.size - 1}`)).join(', ')}`];
 }
 
+/** The union an overlay is, for messages: the type itself, or (the struct's codec names the struct in front) an anonymous member by its fields. */
 function overlayWhat(o: OverlayPlan, t: StructPlan): string {
   if (o.c === t.c) return t.c;
   const names = fieldsOf([o]).map((f) => f.name);
-  return `anonymous union (${names.join(', ')}) in ${t.c}`;
+  return `anonymous union (${names.join(', ')})`;
 }
 
-function sectionView(s: DataSectionModel, iface: string, className: string, propName: string, local: string, c: Codecs): SectionView {
+function sectionView(s: DataSectionModel, iface: string, className: string, propName: string, c: Codecs): SectionView {
   const scope = propScope();
   const globals = s.variables.filter((v) => v.linkage === 'global');
   const statics = s.variables.filter((v) => v.linkage !== 'global').map((v) => v.name);
@@ -521,7 +590,7 @@ function sectionView(s: DataSectionModel, iface: string, className: string, prop
       const value = c.plan.value(v.type);
       const pr = prop(scope, v.name);
       const note = value.kind === 'opaque' ? ` (bytes: ${value.reason})` : value.kind === 'pointer' ? ': an address, never dereferenced' : '';
-      return { key: pr.key, access: pr.access, type: c.type(value), codec: c.codec(value), offset: v.offset, doc: doc(`${v.type.c} at ${v.offset}${note}`) };
+      return { key: pr.key, type: c.type(value), codec: c.codec(value), offset: v.offset, doc: doc(`${v.type.c} at ${v.offset}${note}`) };
     }),
   );
   const when = [s.writable.beforeLoad ? 'settable before load' : 'not settable before load', s.writable.afterLoad ? 'writable after load' : 'read-only after load'];
@@ -533,7 +602,6 @@ function sectionView(s: DataSectionModel, iface: string, className: string, prop
     iface,
     className,
     prop: propName,
-    local,
     doc: text.map(doc),
     vars,
     beforeLoad: s.writable.beforeLoad,
@@ -542,29 +610,51 @@ function sectionView(s: DataSectionModel, iface: string, className: string, prop
   };
 }
 
+/** What a map is, for its doc comment: type, size (in what the type counts), flags, pinning. */
+function mapFacts(m: MapModel): string {
+  const size =
+    m.type === 'ringbuf' || m.type === 'user_ringbuf' ? bytes(m.maxEntries)
+    : m.type === 'perf_event_array' ? (m.maxEntries === 0 ? 'one buffer per possible CPU' : `${m.maxEntries} CPU slot${m.maxEntries === 1 ? '' : 's'}`)
+    : `${m.maxEntries} entries`;
+  return `${m.type}, ${size}${m.flagNames.length ? `, flags ${m.flagNames.join(' ')}` : ''}${m.pinning !== 'none' ? `, pinned ${m.pinning}` : ''}`;
+}
+
+/** A ring buffer's size: 256 KiB, 4 MiB, or bytes. */
+function bytes(n: number): string {
+  if (n > 0 && n % (1 << 20) === 0) return `${n / (1 << 20)} MiB`;
+  if (n > 0 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
 function mapView(m: MapModel, model: ObjectModel, pr: Prop, c: Codecs): MapView {
-  const raw = `this.#object.map(${quote(m.name)})`;
-  const facts = `${m.type}, ${m.maxEntries} entries${m.flagNames.length ? `, flags ${m.flagNames.join(' ')}` : ''}${m.pinning !== 'none' ? `, pinned ${m.pinning}` : ''}`;
-  const base = { key: pr.key, nameLit: quote(m.name) };
+  const name = quote(m.name);
+  const facts = mapFacts(m);
+  const base = { key: pr.key, perf: m.type === 'perf_event_array' };
   if (m.type === 'ringbuf' || m.type === 'perf_event_array') {
+    const kind = quote(m.type);
     const ev = model.events.find((e) => e.map === m.name);
     if (ev) {
       const v = within('event type', () => c.plan.value(ev.type));
       return {
         ...base,
         type: `$rt.TypedEvents<${c.type(v)}>`,
-        make: `new $rt.TypedEvents(this.#object.events(${quote(m.name)}), ${c.codec(v)}, $LE)`,
-        doc: [doc(`${m.name}: ${facts}; records are ${ev.type.c}`)],
+        spec: `$rt.eventMap(${name}, ${kind}, ${c.codec(v)})`,
+        doc: [doc(`${m.name}: ${facts}; records are ${ev.type.c}; the reader is opened at load`)],
       };
     }
     return {
       ...base,
       type: '$rt.RawEvents',
-      make: `this.#object.events(${quote(m.name)})`,
-      doc: [doc(`${m.name}: ${facts}; the record type is unknown, so records are raw bytes`), '(coolbpf-gen --event MAP=TYPE names it)'],
+      spec: `$rt.rawEventMap(${name}, ${kind})`,
+      doc: [
+        doc(`${m.name}: ${facts}; the record type is unknown, so records are raw bytes`),
+        m.type === 'ringbuf'
+          ? '(coolbpf-gen --event MAP=TYPE names it); the reader is opened at load'
+          : '(coolbpf-gen --event MAP=TYPE names it); the reader is opened on first use: with no record type it may be an array of counters',
+      ],
     };
   }
-  const rawOnly = (why: string): MapView => ({ ...base, type: '$rt.RawMap', make: raw, doc: [doc(`${m.name}: ${facts}; ${why}`)] });
+  const rawOnly = (why: string): MapView => ({ ...base, type: '$rt.RawMap', spec: `$rt.rawMap(${name})`, doc: [doc(`${m.name}: ${facts}; ${why}`)] });
   if (m.type === 'user_ringbuf') return rawOnly('a user ring buffer, written from user space: the runtime has no typed writer for it yet, so this is the raw map');
   if (m.type === 'struct_ops') return rawOnly('struct_ops maps are attached by the object, not read as key/value pairs');
   if (m.keySize === 0) return rawOnly(`a ${m.type} map has no keys, so it has no typed key/value view: the raw map`);
@@ -574,56 +664,55 @@ function mapView(m: MapModel, model: ObjectModel, pr: Prop, c: Codecs): MapView 
   const vc = value ? c.codec(value) : c.codec({ kind: 'opaque', c: '', size: m.valueSize, reason: '' });
   const kt = key ? c.type(key) : 'Uint8Array';
   const vt = value ? c.type(value) : 'Uint8Array';
-  const cls = m.perCpu ? 'PerCpuMap' : 'TypedMap';
+  const [cls, fn] = m.perCpu ? ['PerCpuMap', 'perCpuMap'] : ['TypedMap', 'typedMap'];
   const lines = [doc(`${m.name}: ${facts}; key ${m.key ? m.key.c : `${m.keySize} bytes`}, value ${m.value ? m.value.c : `${m.valueSize} bytes`}${m.perCpu ? ' (one per possible CPU)' : ''}`)];
   if (!m.key || !m.value) lines.push('(the object declares only sizes for what is a Uint8Array here)');
   if (m.inner) lines.push(doc(`values are inner maps (${m.inner.type}): an fd to update, an id on lookup`));
-  return { ...base, type: `$rt.${cls}<${kt}, ${vt}>`, make: `new $rt.${cls}(${raw}, ${kc}, ${vc}, $LE)`, doc: lines };
+  return { ...base, type: `$rt.${cls}<${kt}, ${vt}>`, spec: `$rt.${fn}(${name}, ${kc}, ${vc})`, doc: lines };
 }
 
 function programView(p: ProgramModel, pr: Prop): ProgramView {
   const k = p.kind;
   const lit = (s: string) => quote(s);
-  const args = `object, ${lit(p.name)}, ${lit(p.section)}`;
-  const base = { key: pr.key, access: pr.access, nameLit: lit(p.name), sectionLit: lit(p.section), autoload: p.autoload };
+  const args = `${lit(p.name)}, ${lit(p.section)}`;
   const what = k ? `${k.progType} program` : 'a program libbpf does not know the section of';
   const t = k?.target ?? null;
   const by = k?.autoAttach ? 'attached by attach() of the object' : k?.needs ? `needs a ${k.needs} target, which the runtime has no attach call for` : 'not attachable';
   const fam = k?.family ?? '';
   /** auto: whether attach() works (the section names the target); null for classes with no attach() */
-  const mk = (cls: string, extra: string, auto: boolean | null, d: string): ProgramView => ({
-    ...base,
-    type: auto === false ? `Omit<${cls}, 'attach'>` : cls,
-    make: `new ${cls}(${args}${extra})`,
+  const mk = (cls: string, fn: string, extra: string, auto: boolean | null, d: string): ProgramView => ({
+    key: pr.key,
+    type: auto === false ? `Omit<$rt.${cls}, 'attach'>` : `$rt.${cls}`,
+    spec: `$rt.${fn}(${args}${extra})`,
     doc: doc(`SEC("${p.section}"): ${d}`),
   });
   if (fam === 'tracepoint') {
     const tt = t?.kind === 'tracepoint' ? t : null;
-    return mk('TracepointProgram', `, ${tt ? `[${lit(tt.category)}, ${lit(tt.name)}]` : 'null'}`, tt !== null, tt ? `tracepoint ${tt.category}/${tt.name}` : 'a tracepoint program; attachTracepoint() names the tracepoint');
+    return mk('TracepointProgram', 'tracepointProgram', `, ${tt ? `[${lit(tt.category)}, ${lit(tt.name)}]` : 'null'}`, tt !== null, tt ? `tracepoint ${tt.category}/${tt.name}` : 'a tracepoint program; attachTracepoint() names the tracepoint');
   }
   if (fam === 'raw_tracepoint' || fam === 'raw_tracepoint.w') {
     const tt = t?.kind === 'raw-tracepoint' ? t : null;
-    return mk('RawTracepointProgram', `, ${tt ? lit(tt.name) : 'null'}`, tt !== null, tt ? `raw tracepoint ${tt.name}` : 'a raw tracepoint program; attachRawTracepoint() names it');
+    return mk('RawTracepointProgram', 'rawTracepointProgram', `, ${tt ? lit(tt.name) : 'null'}`, tt !== null, tt ? `raw tracepoint ${tt.name}` : 'a raw tracepoint program; attachRawTracepoint() names it');
   }
   if (fam === 'kprobe' || fam === 'kretprobe') {
     const tt = t?.kind === 'kernel-function' ? t : null;
     const ret = fam === 'kretprobe';
-    return mk('KprobeProgram', `, ${ret}, ${tt ? `{ function: ${lit(tt.name)}, offset: ${tt.offset} }` : 'null'}`, tt !== null, `${fam} ${tt ? `of ${tt.name}${tt.offset ? `+${tt.offset}` : ''}` : '(attachKprobe() names the function)'}`);
+    return mk('KprobeProgram', 'kprobeProgram', `, ${ret}, ${tt ? `{ function: ${lit(tt.name)}, offset: ${tt.offset} }` : 'null'}`, tt !== null, `${fam} ${tt ? `of ${tt.name}${tt.offset ? `+${tt.offset}` : ''}` : '(attachKprobe() names the function)'}`);
   }
   if (fam === 'uprobe' || fam === 'uretprobe') {
     const tt = t?.kind === 'user-function' ? t : null;
     const ret = fam === 'uretprobe';
     const target = tt ? `{ binary: ${lit(tt.binary)}, function: ${tt.function === null ? 'null' : lit(tt.function)}, offset: ${tt.offset} }` : 'null';
-    return mk('UprobeProgram', `, ${ret}, ${target}`, tt !== null, `${fam} ${tt ? `of ${tt.binary}:${tt.function ?? ''}${tt.offset ? `+${tt.offset}` : ''}` : '(attachUprobe() names the binary and function)'}`);
+    return mk('UprobeProgram', 'uprobeProgram', `, ${ret}, ${target}`, tt !== null, `${fam} ${tt ? `of ${tt.binary}:${tt.function ?? ''}${tt.offset ? `+${tt.offset}` : ''}` : '(attachUprobe() names the binary and function)'}`);
   }
-  if (fam === 'xdp' || fam === 'xdp.frags') return mk('XdpProgram', '', null, 'an XDP program; attachXdp() names the interface');
+  if (fam === 'xdp' || fam === 'xdp.frags') return mk('XdpProgram', 'xdpProgram', '', null, 'an XDP program; attachXdp() names the interface');
   if (fam === 'tc' || fam === 'tcx' || fam === 'classifier') {
     const m = /\/(ingress|egress)$/.exec(p.section);
-    return mk('TcProgram', `, ${m ? lit(m[1]!) : 'null'}`, null, `a ${fam} program; attachTc() names the interface${m ? ` (direction ${m[1]})` : ' and direction'}`);
+    return mk('TcProgram', 'tcProgram', `, ${m ? lit(m[1]!) : 'null'}`, null, `a ${fam} program; attachTc() names the interface${m ? ` (direction ${m[1]})` : ' and direction'}`);
   }
-  if (k?.needs === 'cgroup') return mk('CgroupProgram', '', null, `a ${what}; attachCgroup() names the cgroup`);
-  if (k?.needs === 'perf-event') return mk('PerfEventProgram', '', null, `a ${what}; attachPerfEvent() takes the perf event`);
-  return { ...base, type: 'Program', make: `new Program(${args})`, doc: doc(`SEC("${p.section}"): ${what}, ${by}`) };
+  if (k?.needs === 'cgroup') return mk('CgroupProgram', 'cgroupProgram', '', null, `a ${what}; attachCgroup() names the cgroup`);
+  if (k?.needs === 'perf-event') return mk('PerfEventProgram', 'perfEventProgram', '', null, `a ${what}; attachPerfEvent() takes the perf event`);
+  return { key: pr.key, type: '$rt.Program', spec: `$rt.program(${args})`, doc: doc(`SEC("${p.section}"): ${what}, ${by}`) };
 }
 
 export type { TypePlan };

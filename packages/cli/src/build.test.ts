@@ -276,7 +276,6 @@ describe('bad input: one line, exit status 1, nothing written', () => {
     ['no --out', () => ['build', hello], /^coolbpf-gen: error: build: --out DIR is required$/],
     ['--out that is a file', () => ['build', hello, '--out', hello], /^coolbpf-gen: error: .*hello\.bpf\.c: not a directory$/],
     ['an unterminated --cflags quote', () => ['build', hello, '--out', 'x', '--cflags', "-DX='a"], /^coolbpf-gen: error: --cflags '-DX='a': unterminated single quote$/],
-    ['a wrapper language not available yet', () => ['build', hello, '--out', 'x', '--lang', 'node,python'], /^coolbpf-gen: error: --lang node,python: python wrappers are not available yet \(available: node\)$/],
     ['an unknown language', () => ['build', hello, '--out', 'x', '--lang', 'cobol'], /^coolbpf-gen: error: --lang cobol: unknown language 'cobol' \(expected a comma list of node, python, go, rust, or none\)$/],
     ['gen of raw BTF', () => ['gen', '/sys/kernel/btf/vmlinux', '--out', 'x'], /^coolbpf-gen: error: \/sys\/kernel\/btf\/vmlinux: raw BTF, not a BPF object/],
     ['gen of a missing object', () => ['gen', 'nope.o', '--out', 'x'], /^coolbpf-gen: error: nope\.o: no such file$/],

@@ -145,18 +145,28 @@ describe.skipIf(skip !== undefined)('globals', () => {
     expect(opened.rodata.r_name).toBe(E.defaults['r_name']);
   });
 
-  // The generated integer codecs write through DataView setters, which wrap
-  // modulo 2^n (and truncate fractions) instead of refusing: r_u8 = 256
-  // stores 0, r_u32 = -1 stores 4294967295. The runtime's own codecs throw
-  // RangeError for the same values.
-  it.fails('out-of-range: integers out of their C type\'s range are refused (RangeError), not wrapped', () => {
+  it('out-of-range: integers out of their C type\'s range are refused (RangeError naming the global and the range), not wrapped', () => {
     using opened = g.open();
     const set = (f: (r: Gen.Rodata) => void) => thrown(() => f(opened.rodata));
-    expect(set((r) => (r.r_u8 = 256))).toBeInstanceOf(RangeError);
-    expect(set((r) => (r.r_s8 = -129))).toBeInstanceOf(RangeError);
-    expect(set((r) => (r.r_u32 = -1))).toBeInstanceOf(RangeError);
-    expect(set((r) => (r.r_u64 = -1n))).toBeInstanceOf(RangeError);
-    expect(set((r) => (r.r_s64 = 2n ** 63n))).toBeInstanceOf(RangeError);
+    const refused = (f: (r: Gen.Rodata) => void, message: string) => {
+      const e = set(f);
+      expect(e).toBeInstanceOf(RangeError);
+      expect((e as Error).message).toBe(message);
+    };
+    refused((r) => (r.r_u8 = 256), 'r_u8: 256 is not an integer in [0, 255] (u8)');
+    refused((r) => (r.r_s8 = -129), 'r_s8: -129 is not an integer in [-128, 127] (i8)');
+    refused((r) => (r.r_u16 = 1.5), 'r_u16: 1.5 is not an integer in [0, 65535] (u16)');
+    refused((r) => (r.r_u32 = -1), 'r_u32: -1 is not an integer in [0, 4294967295] (u32)');
+    refused((r) => (r.r_u64 = -1n), 'r_u64: -1n is not an integer in [0, 18446744073709551615] (u64)');
+    refused((r) => (r.r_s64 = 2n ** 63n), 'r_s64: 9223372036854775808n is not an integer in [-9223372036854775808, 9223372036854775807] (i64)');
+    // inside a struct and an array: the path to the value
+    const cfg = opened.rodata.r_cfg;
+    refused((r) => (r.r_cfg = { ...cfg, id: 65536 }), 'r_cfg.id: 65536 is not an integer in [0, 65535] (u16)');
+    refused((r) => (r.r_cfg = { ...cfg, path: [{ x: 0, y: 2 ** 31 }] }), 'r_cfg.path[0].y: 2147483648 is not an integer in [-2147483648, 2147483647] (i32)');
+    refused((r) => (r.r_grid = [[0, 0, 0], [0, 32768, 0]]), 'r_grid[1][1]: 32768 is not an integer in [-32768, 32767] (i16)');
+    // nothing was written
     expect(opened.rodata.r_u8).toBe(E.defaults['r_u8']);
+    expect(opened.rodata.r_u64).toBe(BigInt(E.defaults['r_u64'] as string));
+    expect(opened.rodata.r_cfg).toEqual(cfg);
   });
 });

@@ -184,9 +184,19 @@ describe('layout', () => {
     // BTF records no alignment. struct lt_aligned { __u8 a; __u32 b
     // __attribute__((aligned(8))); __u8 c; } has _Alignof 8 in C; BTF gives
     // only b's offset (8), which `__u8 a; long: 0; __u32 b;` (alignment 4,
-    // what bpftool's dump writes) gives too. LtAligned.align says 4.
-    it.fails('c-layout: alignments equal _Alignof of the source types', () => {
-      for (const c of E.types) expect([c, codecOf(c).align]).toEqual([c, probes.source!.size.get(c)![1]]);
+    // what bpftool's dump writes) gives too, so LtAligned.align is 4, as the
+    // test above has it. Against the source types, that is the only
+    // difference (expect.json lists it), and sizes and offsets agree (the
+    // c-layout tests of the 'source' variant).
+    it('c-layout: alignments equal _Alignof of the source types, except where only an aligned(N) attribute sets it (not in BTF)', () => {
+      const notInBtf = (spec('c-layout') as unknown as { alignmentNotInBtf: Record<string, number> }).alignmentNotInBtf;
+      for (const c of E.types) {
+        const source = probes.source!.size.get(c)![1];
+        const btf = probes.btf!.size.get(c)![1];
+        expect([c, source]).toEqual([c, notInBtf[c] ?? btf]);
+        expect([c, codecOf(c).align]).toEqual([c, btf]);
+      }
+      expect(Object.keys(notInBtf).length).toBeGreaterThan(0);
     });
   });
 

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type * as Gen from '../build/perfbuf/node/dist/index.js';
 import { type JsonEvent, nodeEvent } from './events-common.js';
-import { allowedCpus, built, expected, hasTaskset, kernelSkipReason, loadScenario, onCpu, pkgDir, skipNote, trigger, until } from './harness.js';
+import {
+  allowedCpus, bpfFdCounts, built, expected, hasTaskset, kernelSkipReason, loadScenario, onCpu, pkgDir, skipNote, thrown, trigger, until,
+} from './harness.js';
 
 interface Case { id: string; triggers: number & Record<string, number>; expect: Record<string, unknown>; [k: string]: unknown }
 const E = expected<{ events: JsonEvent[]; cases: Case[] }>('perfbuf');
@@ -36,12 +38,9 @@ describe.skipIf(skip !== undefined)('perfbuf', () => {
     cpus = allowedCpus();
   });
 
-  // The generated maps.pb_events opens the perf buffer reader on first use;
-  // until then the perf event array has no perf event for any CPU and
-  // bpf_perf_event_output() fails (ENOENT), so the events BPF sends between
-  // init() and the first use of maps.pb_events are lost, and stats().lost
-  // does not count them. (A ring buffer keeps them: see ringbuf.)
-  it.fails('before-first-read: events sent right after init(), before maps.pb_events was first used, are delivered', async () => {
+  // The reader is opened at load (init() here), before the programs are
+  // attached: nothing BPF sends is missed, even before maps.pb_events is first used.
+  it('before-first-read: events sent right after init(), before maps.pb_events was first used, are delivered', async () => {
     const n = spec('before-first-read').triggers;
     using x = g.init({ rodata: { target_tgid: pid } });
     trigger(n);
@@ -51,12 +50,8 @@ describe.skipIf(skip !== undefined)('perfbuf', () => {
     expect(got.map(([e]) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => BigInt(i)));
   });
 
-  // The other tests open the reader (first use of maps.pb_events) before
-  // triggering, because of the gap above.
-
   it('contents: events arrive in order with every field exact, and with the CPU they came from', async () => {
     using x = g.init({ rodata: { target_tgid: pid } });
-    void x.maps.pb_events;
     const cpu = cpus[0]!;
     onCpu(cpu, () => trigger(E.events.length));
     const got = await collect(x.maps.pb_events, E.events.length);
@@ -72,7 +67,6 @@ describe.skipIf(skip !== undefined)('perfbuf', () => {
     const c = spec('two-cpus');
     const [a, b] = [c.triggers['a']!, c.triggers['b']!];
     using x = g.init({ rodata: { target_tgid: pid } });
-    void x.maps.pb_events;
     onCpu(cpus[0]!, () => trigger(a));
     onCpu(cpus[1]!, () => trigger(b));
     const got = await collect(x.maps.pb_events, a + b);
@@ -85,7 +79,6 @@ describe.skipIf(skip !== undefined)('perfbuf', () => {
   it('iterate: an async iteration ends cleanly when its signal aborts', async () => {
     const c = spec('iterate');
     using x = g.init({ rodata: { target_tgid: pid } });
-    void x.maps.pb_events;
     trigger(c.triggers);
     const ac = new AbortController();
     const seqs: bigint[] = [];
@@ -99,12 +92,29 @@ describe.skipIf(skip !== undefined)('perfbuf', () => {
   it('lost: lost == 0 when the buffers hold everything', async () => {
     const c = spec('lost');
     using x = g.init({ rodata: { target_tgid: pid } });
-    void x.maps.pb_events;
     onCpu(cpus[0]!, () => trigger(c.triggers));
     const got = await collect(x.maps.pb_events, c.triggers);
     expect(got.map(([e]) => Number(e.seq))).toEqual(Array.from({ length: c.triggers }, (_, i) => i));
     expect(x.maps.pb_events.stats()).toEqual({ records: BigInt(c.expect['stats.records'] as number), lost: BigInt(c.expect['stats.lost'] as number) });
     expect(x.bss.dropped).toBe(0n);
+  });
+
+  it('buffer-pages: the reader\'s buffer has the pages per CPU InitOptions.perfPages asks for; a count that is not a power of two is refused', async () => {
+    const c = spec('buffer-pages');
+    const n = c.triggers;
+    const fds = bpfFdCounts();
+    {
+      using x = g.init({ rodata: { target_tgid: pid }, perfPages: { pb_events: c['pages'] as number } });
+      onCpu(cpus[0]!, () => trigger(n));
+      const dropped = Number(x.bss.dropped);
+      expect(dropped).toBeGreaterThan(0);
+      const got = await collect(x.maps.pb_events, n - dropped);
+      expect(got.map(([e]) => Number(e.seq))).toEqual(Array.from({ length: n - dropped }, (_, i) => i));
+    }
+    const e = thrown(() => g.init({ rodata: { target_tgid: pid }, perfPages: { pb_events: c['badPages'] as number } }));
+    expect(e).toBeInstanceOf(RangeError);
+    expect((e as Error).message).toContain('pb_events');
+    expect(bpfFdCounts()).toEqual(fds);
   });
 
   it('exit: a process that read events (abort, stop) exits by itself, without destroy', async () => {

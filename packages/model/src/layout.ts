@@ -36,7 +36,13 @@ export function spell(t: Type, depth = 0): string {
     case 'enum64': return t.name ? `enum ${t.name}` : 'enum (anonymous)';
     case 'fwd': return `${t.isUnion ? 'union' : 'struct'} ${t.name}`;
     case 'ptr': return `${spell(t.target, depth + 1)} *`;
-    case 'array': return `${spell(t.element, depth + 1)}[${t.length}]`;
+    case 'array': {
+      // T x[2][3] is an array of 2 arrays of 3: the dims print outermost first
+      let dims = '';
+      let e: Type = t;
+      for (let i = 0; e.kind === 'array' && i <= MAX_DEPTH; i++, e = e.element) dims += `[${e.length}]`;
+      return `${spell(e, depth + 1)}${dims}`;
+    }
     case 'const': case 'volatile': case 'restrict': return `${t.kind} ${spell(t.target, depth + 1)}`;
     case 'type_tag': return spell(t.target, depth + 1);
     case 'func_proto': return 'function';

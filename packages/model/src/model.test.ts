@@ -140,6 +140,12 @@ describe('data sections', () => {
     expect(sec('.rodata').variables.find((v) => v.name === 'cfg_name')?.type).toMatchObject({ kind: 'array', dims: [16] });
   });
 
+  it('spells multi-dimensional arrays as C declares them, outermost dimension first', () => {
+    const bss = model('layout').dataSections.find((s) => s.name === '.bss')!;
+    // __u32 layout_matrix[2][3][4]
+    expect(bss.variables.find((v) => v.name === 'layout_matrix')?.type).toMatchObject({ kind: 'array', c: '__u32[2][3][4]', dims: [2, 3, 4] });
+  });
+
   it('lays .kconfig out as libbpf does: by alignment, then size, then name', () => {
     expect(sec('.kconfig').variables.map((v) => [v.name, v.offset, v.size, v.linkage])).toEqual([
       ['CONFIG_HZ', 0, 4, 'extern'],

@@ -232,6 +232,10 @@ describe.skipIf(skip !== undefined)('BpfObject lifecycle', () => {
       expect(() => v.setUint8(0, 1)).toThrow(TypeError);
       expect(v.buffer.byteLength).toBe(0);
     }
+    // .rodata's copy too: nothing reads an object's globals after destroy
+    expect(() => ro.getUint32(0, true)).toThrow(TypeError);
+    expect(ro.buffer.byteLength).toBe(0);
+    expect(() => o.section('.rodata')).toThrow(expect.objectContaining({ code: 'EDESTROYED' }));
   });
 
   it('explicit attach: a uprobe on a function of another binary, a tracepoint, a raw tracepoint; Link.detach stops them', async () => {

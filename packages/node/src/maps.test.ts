@@ -89,6 +89,7 @@ describe.skipIf(skip !== undefined)('maps', () => {
 
     expect(kv.delete(1)).toBe(true);
     expect(kv.get(1)).toBeUndefined();
+    expect(kv.info()).toMatchObject({ keySize: 4, valueSize: 24, perCpu: false, valueBufferSize: 24 });
     expect(() => kv.set(4, { a: 0n, b: 0, name: 'far too long' })).toThrow(RangeError);
     expect(kv.has(4)).toBe(false); // nothing was written
 

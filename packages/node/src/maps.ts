@@ -257,7 +257,7 @@ class Cursor {
 /** Shared by TypedMap and PerCpuMap: keys through a codec, values through `VV`. */
 abstract class KeyedMap<K, VV> implements Iterable<[K, VV]> {
   protected readonly raw: RawMap;
-  protected readonly info: NativeMapInfo;
+  protected readonly mapInfo: NativeMapInfo;
   protected readonly keyCodec: Codec<K>;
   readonly #kb: Uint8Array;
   readonly #kv: DataView;
@@ -276,12 +276,17 @@ abstract class KeyedMap<K, VV> implements Iterable<[K, VV]> {
       throw new CoolbpfError(`${kind} '${raw.name}': the value type is ${valueSize} bytes, the map's values are ${info.valueSize}`,
         'EMISMATCH', 0);
     this.raw = raw;
-    this.info = info;
+    this.mapInfo = info;
     this.keyCodec = key;
     this.#kb = new Uint8Array(Math.max(info.keySize, 1));
     this.#kv = new DataView(this.#kb.buffer);
     this.vb = new Uint8Array(Math.max(info.valueBufferSize, 1));
     this.vv = new DataView(this.vb.buffer);
+  }
+
+  /** The map's type, sizes, flags and fd, as the kernel has them. */
+  info(): MapInfo {
+    return this.raw.info();
   }
 
   protected abstract decodeValue(view: DataView, offset: number): VV;
@@ -317,12 +322,12 @@ abstract class KeyedMap<K, VV> implements Iterable<[K, VV]> {
 
   /** Every key (see entries() for what happens while the map changes). */
   *keys(): IterableIterator<K> {
-    const c = new Cursor(this.raw, this.info, false);
+    const c = new Cursor(this.raw, this.mapInfo, false);
     while (c.next()) yield this.keyCodec.decode(c.keyView, c.keyOffset);
   }
 
   *values(): IterableIterator<VV> {
-    const c = new Cursor(this.raw, this.info, true);
+    const c = new Cursor(this.raw, this.mapInfo, true);
     while (c.next()) yield this.decodeValue(c.valueView, c.valueOffset);
   }
 
@@ -334,7 +339,7 @@ abstract class KeyedMap<K, VV> implements Iterable<[K, VV]> {
    * may or may not be; deleting the entry just yielded is safe.
    */
   *entries(): IterableIterator<[K, VV]> {
-    const c = new Cursor(this.raw, this.info, true);
+    const c = new Cursor(this.raw, this.mapInfo, true);
     while (c.next()) yield [this.keyCodec.decode(c.keyView, c.keyOffset), this.decodeValue(c.valueView, c.valueOffset)];
   }
 
@@ -373,7 +378,7 @@ export class PerCpuMap<K, V> extends KeyedMap<K, V[]> {
     super(raw, key, value.size, littleEndian, true, 'PerCpuMap');
     this.#value = value;
     this.#slot = align8(value.size);
-    this.cpus = this.info.valueBufferSize / this.#slot;
+    this.cpus = this.mapInfo.valueBufferSize / this.#slot;
   }
 
   protected decodeValue(view: DataView, offset: number): V[] {

@@ -240,8 +240,9 @@ export class BpfObject implements Disposable {
    * goes on working across load). .rodata is frozen by load: its view from
    * before load is detached then, and after load section('.rodata') gives
    * its (unchanging) contents in a view whose setters throw TypeError. Every
-   * view is detached on destroy: any access then throws TypeError instead
-   * of touching unmapped memory.
+   * view (.rodata's copy included) is detached on destroy: any access then
+   * throws TypeError instead of touching unmapped memory, and section()
+   * itself throws 'EDESTROYED'.
    */
   section(name: string): DataView {
     const cached = this.#sections.get(name);
@@ -281,6 +282,12 @@ export class BpfObject implements Disposable {
     for (const l of this.#links) l.forget();
     this.#links.clear();
     this.#native.destroy();
+    // the native side detached the views over the object's memory; the
+    // copies of frozen sections (.rodata after load) are detached here, so
+    // that every view throws after destroy, as the others do
+    for (const view of this.#sections.values()) {
+      if (view instanceof ReadOnlyDataView && view.buffer.byteLength !== 0) structuredClone(view.buffer, { transfer: [view.buffer] });
+    }
     this.#sections.clear();
   }
 

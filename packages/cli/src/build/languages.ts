@@ -22,9 +22,3 @@ export function parseLanguages(spec: string | undefined): Language[] {
   }
   return out;
 }
-
-/** Some wrappers come with later work; asking for one must not silently produce nothing. */
-export function requireAvailable(spec: string | undefined, languages: readonly Language[], available: readonly Language[]): void {
-  const missing = languages.filter((l) => !available.includes(l));
-  if (missing.length) throw new UsageError(`--lang ${spec}: ${missing.join(', ')} wrappers are not available yet (available: ${available.join(', ')})`);
-}

@@ -9,7 +9,7 @@ import { dependenciesOf } from '../build/depfile.js';
 import { BuildError, ToolOutputError } from '../build/errors.js';
 import { runTool } from '../build/exec.js';
 import { buildKey } from '../build/keys.js';
-import { parseLanguages, requireAvailable, type Language } from '../build/languages.js';
+import { parseLanguages, type Language } from '../build/languages.js';
 import { OutputDir, previousManifest, upToDate } from '../build/outputs.js';
 import { cacheRoot } from '../build/paths.js';
 import { loadRuntime } from '../build/runtime.js';
@@ -22,7 +22,7 @@ import { DEFAULT_BTF, readKernelBtf, vmlinuxHeader } from '../build/vmlinux.js';
 import { fileSha256, fsReason, readInputFile, sha256Hex } from '../files.js';
 import { VERSION } from '../version.js';
 import { wrapperFingerprint } from '../wrappers/fingerprint.js';
-import { AVAILABLE_LANGUAGES, writeWrappers } from '../wrappers/write.js';
+import { writeWrappers } from '../wrappers/write.js';
 
 export interface BuildOptions {
   /** as given, relative to the cwd: clang's diagnostics name it this way */
@@ -43,7 +43,6 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
   if (!out) throw new UsageError('build: --out DIR is required');
   const langSpec = a.values.get('lang')?.[0];
   const languages = parseLanguages(langSpec);
-  requireAvailable(langSpec, languages, AVAILABLE_LANGUAGES);
   const cflags = a.values.get('cflags')?.[0];
   return {
     source: a.positional[0]!,

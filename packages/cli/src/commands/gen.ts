@@ -5,7 +5,7 @@ import { readInput, ReadError, within } from '@coolbpf/reader';
 import { parseArgs, UsageError } from '../args.js';
 import type { BuildContext } from '../build/context.js';
 import { genKey } from '../build/keys.js';
-import { parseLanguages, requireAvailable, type Language } from '../build/languages.js';
+import { parseLanguages, type Language } from '../build/languages.js';
 import { OutputDir, previousManifest, upToDate } from '../build/outputs.js';
 import { loadRuntime } from '../build/runtime.js';
 import { makeSharedObject, OBJECT_FILE } from '../build/sharedObject.js';
@@ -15,7 +15,7 @@ import { findCc } from '../build/toolchain.js';
 import { readInputFile, sha256Hex } from '../files.js';
 import { VERSION } from '../version.js';
 import { wrapperFingerprint } from '../wrappers/fingerprint.js';
-import { AVAILABLE_LANGUAGES, writeWrappers } from '../wrappers/write.js';
+import { writeWrappers } from '../wrappers/write.js';
 
 export interface GenOptions {
   readonly object: string;
@@ -32,7 +32,6 @@ export function parseGenArgs(argv: readonly string[]): GenOptions {
   if (!out) throw new UsageError('gen: --out DIR is required');
   const langSpec = a.values.get('lang')?.[0];
   const languages = parseLanguages(langSpec);
-  requireAvailable(langSpec, languages, AVAILABLE_LANGUAGES);
   return { object: a.positional[0]!, out, langSpec, languages };
 }
 

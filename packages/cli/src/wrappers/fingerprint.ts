@@ -3,7 +3,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Language } from '../build/languages.js';
+import { goRuntime } from './go.js';
 import { nodeRuntimeFiles } from './node.js';
+import { rustRuntimeFiles } from './rust.js';
+import { pythonRuntimeFiles } from './python.js';
 
 const require = createRequire(import.meta.url);
 
@@ -34,6 +37,27 @@ function inputsOf(lang: Language): string[] {
       for (const d of ['dist', 'templates', 'runtime']) walk(join(root, d), files);
     }
     files.push(...nodeRuntimeFiles().map((f) => f.from));
+  }
+  if (lang === 'go') {
+    for (const pkg of ['@coolbpf/gen-core', '@coolbpf/gen-go']) {
+      const root = packageRoot(pkg);
+      for (const d of ['dist', 'templates']) walk(join(root, d), files);
+    }
+    files.push(...goRuntime().map((f) => f.from));
+  }
+  if (lang === 'python') {
+    for (const pkg of ['@coolbpf/gen-core', '@coolbpf/gen-python']) {
+      const root = packageRoot(pkg);
+      for (const d of ['dist', 'templates']) walk(join(root, d), files);
+    }
+    files.push(...pythonRuntimeFiles('').map((f) => f.from));
+  }
+  if (lang === 'rust') {
+    for (const pkg of ['@coolbpf/gen-core', '@coolbpf/gen-rust']) {
+      const root = packageRoot(pkg);
+      for (const d of ['dist', 'templates']) walk(join(root, d), files);
+    }
+    files.push(...rustRuntimeFiles().map((f) => f.from));
   }
   return files;
 }

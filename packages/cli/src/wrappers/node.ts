@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { generateNode } from '@coolbpf/gen-node';
@@ -9,7 +9,8 @@ const require = createRequire(import.meta.url);
 
 /** The Node runtime's files a generated package carries in runtime/: its
  * compiled JS and declarations, and the native addon, which it looks for
- * beside its index.js. Source maps stay out (they point at the repo). */
+ * beside its index.js. Source maps stay out (they point at the repo), and
+ * nodePackage() strips the references to them from the JavaScript. */
 export function nodeRuntimeFiles(): { from: string; to: string }[] {
   const root = dirname(require.resolve('@coolbpf/node/package.json'));
   const dist = join(root, 'dist');
@@ -25,7 +26,19 @@ export function nodeRuntimeFiles(): { from: string; to: string }[] {
   return files;
 }
 
+/** Compiled JavaScript without its `//# sourceMappingURL=` line: the maps
+ * (and the sources they point at) stay in the repository, so the vendored
+ * copy must not reference them. */
+export function withoutSourceMap(js: string): string {
+  return js.replace(/^\/\/# sourceMappingURL=.*(?:\n|$)/gm, '');
+}
+
 export function nodePackage(i: WrapperInputs): LanguagePackage {
-  const generated = generateNode(i.model, { objectName: i.objectName, objectFile: i.objectFile, sha256: i.model.object.sha256, version: i.version });
-  return { dir: 'node', generated, copies: nodeRuntimeFiles() };
+  const generated = new Map(generateNode(i.model, { objectName: i.objectName, objectFile: i.objectFile, sha256: i.model.object.sha256, version: i.version }));
+  const copies: { from: string; to: string }[] = [];
+  for (const f of nodeRuntimeFiles()) {
+    if (f.to.endsWith('.js')) generated.set(f.to, withoutSourceMap(readFileSync(f.from, 'utf8')));
+    else copies.push(f);
+  }
+  return { dir: 'node', generated, copies };
 }

@@ -1,0 +1,3 @@
+module coolbpf.local/coolbpf
+
+go 1.19
