@@ -14,8 +14,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planLayout, type LayoutPlan, type StructPlan, type ValuePlan } from '@coolbpf/gen-core';
+import { FULL_GLOBALS, globalBytes } from '@coolbpf/gen-core/testing';
 import type { ObjectModel } from '@coolbpf/model';
-import { readElf } from '@coolbpf/reader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, fixtureCase, generate, materialize, type Case } from './cases.testutil.js';
 import { noGo } from './gotool.testutil.js';
@@ -40,31 +40,14 @@ function load(c: Case, tag: string): Loaded {
   return { model, plan: planLayout(model), bin: buildProbe(pkg, view.modulePath, view.structs.map((s) => s.name)), bytes: readFileSync(c.file), names };
 }
 
-function global(l: Loaded, section: string, name: string): Uint8Array {
-  const s = l.model.dataSections.find((x) => x.name === section)!;
-  const v = s.variables.find((x) => x.name === name)!;
-  return readElf(l.bytes).section(section)!.data.subarray(v.offset, v.offset + v.size);
-}
+const global = (l: Loaded, section: string, name: string): Uint8Array => globalBytes(l.bytes, l.model, section, name);
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const dec = (x: bigint) => x.toString();
 
 // ---- the C initializers of packages/fixtures/bpf/layout.bpf.c, in neutral form (64-bit as decimal strings) ----
 
-const BITS_FULL = {
-  a: 1, b: 5, c: 17, d: -60, e: 0xabcde, f: 2, g: 301, h: -7, i: -1000,
-  j: dec(0xfedcba9876n), k: dec(-4294967296n), l: dec(0x8877665544332211n), mode: 5, smode: -2, flag: true, after: 0xa5,
-};
-const PACKED_BITS_FULL = { head: 0x5a, wide: dec(0xf0e0d0c0b0a0908n), tail: 9 };
-const LADDER_U = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`u${i + 1}`, dec(i === 0 ? 1n : (1n << BigInt(i)) | 1n)]));
-const LADDER_S = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`s${i + 1}`, dec(i === 0 ? -1n : -(1n << BigInt(i - 1)) - 1n)]));
-const FULL: readonly [string, string, Record<string, unknown>][] = [
-  ['layout_bits_full', 'struct layout_bits', BITS_FULL],
-  ['layout_packed_bits_full', 'struct layout_packed_bits', PACKED_BITS_FULL],
-  ['layout_ladder_unsigned_full', 'struct layout_ladder_unsigned', LADDER_U],
-  ['layout_ladder_signed_full', 'struct layout_ladder_signed', LADDER_S],
-  ['layout_packed_global', 'struct layout_packed', { tag: 1, value: dec(0x1122334455667788n), port: 80 }],
-];
+const FULL = FULL_GLOBALS.map(([name, key, want]) => [name, key, Object.fromEntries(Object.entries(want).map(([k, v]) => [k, typeof v === 'bigint' ? dec(v) : v]))] as const);
 
 describe.skipIf(noGo !== null)('the generated Go types', () => {
   for (const endian of ['bpfel', 'bpfeb'] as const) {

@@ -1,9 +1,7 @@
 /** The Go toolchain for the tests: whether it is there, and running it offline (GOPROXY=off, no GOFLAGS). */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export { repoRoot } from '@coolbpf/gen-core/testing';
 
 /** Why Go cannot run here, or null. */
 export const noGo: string | null = spawnSync('go', ['version'], { encoding: 'utf8' }).status === 0 ? null : 'no Go toolchain (scripts/setup.sh installs golang-go)';

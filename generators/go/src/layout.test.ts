@@ -5,26 +5,17 @@
  * a host C program over the object's types (`bpftool btf dump … format c`)
  * prints sizeof, _Alignof and offsetof/sizeof of every non-bitfield member.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planLayout, type LayoutPlan, type StructPlan } from '@coolbpf/gen-core';
+import { planLayout, type StructPlan } from '@coolbpf/gen-core';
+import { cLayouts, noCProbe } from '@coolbpf/gen-core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, fixtureCase, generate, materialize } from './cases.testutil.js';
 import { noGo } from './gotool.testutil.js';
 import { buildProbe, runProbe } from './probe.testutil.js';
 
-const has = (tool: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const CC = ['clang-16', 'clang', 'cc'].find(has);
-const why = noGo ?? (!CC ? 'no C compiler (run scripts/setup.sh)' : !has('bpftool') ? 'bpftool is not installed (run scripts/setup.sh)' : null);
+const why = noGo ?? noCProbe;
 if (why) console.log(`skipping the Go layouts against the C compiler: ${why}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'coolbpf-gen-go-layout-'));
@@ -37,29 +28,6 @@ interface GoLayout {
   Align: number;
   Packed: boolean;
   Fields: { Name: string; CPath: string; Go: string; Method: boolean; Offset: number; Size: number; Bitfield: boolean; BitOffset: number; BitWidth: number }[];
-}
-
-/** How C names a planned type: its tag, or for an anonymous type the type of the member that holds it. */
-function cType(plan: LayoutPlan, t: StructPlan, seen = new Set<string>()): string | null {
-  if (!t.anonymous) return t.c;
-  if (seen.has(t.key)) return null;
-  seen.add(t.key);
-  for (const p of plan.all) {
-    if (p.kind === 'enum') continue;
-    for (const f of p.fields) {
-      let v = f.value;
-      let index = '';
-      if (v.kind === 'array') {
-        index = '[0]'.repeat(v.dims.length);
-        v = v.element;
-      }
-      if ((v.kind === 'struct' || v.kind === 'union') && v.key === t.key && f.cPath && !f.bits) {
-        const parent = cType(plan, p, seen);
-        if (parent) return `__typeof__(((${parent} *)0)->${f.cPath}${index})`;
-      }
-    }
-  }
-  return t.name; // a typedef of an anonymous struct
 }
 
 describe.skipIf(why !== null)('generated Go layouts agree with the C compiler (host, little-endian)', () => {
@@ -77,31 +45,17 @@ describe.skipIf(why !== null)('generated Go layouts agree with the C compiler (h
       expect([...layouts.keys()].sort()).toEqual(structs.map((t) => t.key).sort());
       if (structs.length === 0) return;
 
-      const lines = ['#define BPF_NO_PRESERVE_ACCESS_INDEX', '#include "types.h"', '#include <stdio.h>', '#include <stddef.h>', 'int main(void) {'];
-      for (const t of structs) {
-        const T = cType(plan, t);
-        expect(T, `${t.key}: no C spelling`).not.toBeNull();
-        lines.push(`  printf("size|${t.key}|%zu|%zu\\n", sizeof(${T}), _Alignof(${T}));`);
-        for (const f of layouts.get(t.key)!.Fields) {
-          if (f.Bitfield || !f.CPath) continue;
-          const size = f.Size === 0 ? '0' : `sizeof(((${T} *)0)->${f.CPath})`;
-          lines.push(`  printf("field|${t.key}|${f.Name}|%zu|%zu\\n", offsetof(${T}, ${f.CPath}), (size_t)${size});`);
-        }
-      }
-      lines.push('  return 0;', '}');
-      writeFileSync(join(work, 'types.h'), execFileSync('bpftool', ['btf', 'dump', 'file', c.file, 'format', 'c'], { encoding: 'utf8', maxBuffer: 1 << 28 }));
-      writeFileSync(join(work, 'probe.c'), lines.join('\n'));
-      execFileSync(CC!, ['-w', '-O0', ...(CC!.startsWith('clang') ? ['-mlong-double-64'] : []), '-o', join(work, 'probe'), join(work, 'probe.c')], { cwd: work });
-      const probe = execFileSync(join(work, 'probe'), { encoding: 'utf8', maxBuffer: 1 << 26 }).trim().split('\n');
+      // the fields as the generated package lists them: their C paths must be the compiler's
+      const probe = cLayouts(c.file, plan, structs, work, (t) => layouts.get(t.key)!.Fields.map((f) => ({ id: f.Name, cPath: f.CPath, size: f.Size, bitfield: f.Bitfield })));
 
       let fields = 0;
       for (const line of probe) {
-        const [what, key, ...rest] = line.split('|');
+        const { key } = line;
         const t = structs.find((s) => s.key === key)!;
-        const l = layouts.get(key!)!;
-        if (what === 'size') {
-          expect([key, l.Size]).toEqual([key, Number(rest[0])]);
-          if (!t.packed) expect([key, 'align', l.Align]).toEqual([key, 'align', Number(rest[1])]);
+        const l = layouts.get(key)!;
+        if (line.what === 'size') {
+          expect([key, l.Size]).toEqual([key, line.size]);
+          if (!t.packed) expect([key, 'align', l.Align]).toEqual([key, 'align', line.align]);
           // every field has layout metadata, bitfields with their bit position
           expect(l.Fields).toHaveLength(t.fields.length);
           for (const f of t.fields) {
@@ -110,12 +64,12 @@ describe.skipIf(why !== null)('generated Go layouts agree with the C compiler (h
           }
           continue;
         }
-        const [field, offset, size] = rest;
+        const { field, offset, size } = line;
         const g = l.Fields.find((x) => x.Name === field)!;
-        expect([key, field, g.Offset, g.Size]).toEqual([key, field, Number(offset), Number(size)]);
+        expect([key, field, g.Offset, g.Size]).toEqual([key, field, offset, size]);
         fields++;
       }
-      expect(probe.filter((l) => l.startsWith('size|'))).toHaveLength(structs.length);
+      expect(probe.filter((l) => l.what === 'size')).toHaveLength(structs.length);
       if (name === 'layout') expect(fields).toBeGreaterThanOrEqual(60);
     });
   }

@@ -9,7 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MapModel, MemberLayout, ObjectModel, StructDecl, TypeDecl, TypeRef } from '@coolbpf/model';
+import type { ObjectModel } from '@coolbpf/model';
+import { hostile } from '@coolbpf/gen-core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { materialize } from './cases.testutil.js';
 import { go, gofmtList, noGo } from './gotool.testutil.js';
@@ -44,61 +45,33 @@ describe('Go names', () => {
   });
 });
 
-const u8: TypeRef = { kind: 'int', c: '__u8', size: 1, signed: false, char: false, bool: false };
-const u16: TypeRef = { kind: 'int', c: '__u16', size: 2, signed: false, char: false, bool: false };
-const u32: TypeRef = { kind: 'int', c: '__u32', size: 4, signed: false, char: false, bool: false };
-const u64: TypeRef = { kind: 'int', c: '__u64', size: 8, signed: false, char: false, bool: false };
-const ref = (kind: 'struct' | 'union' | 'enum', name: string): TypeRef => ({ kind, c: `${kind} ${name}`, key: `${kind} ${name}` });
-const m = (name: string | null, type: TypeRef, offset: number, size: number): MemberLayout => ({ name, type, offset, size, bitfield: null });
-const s = (kind: 'struct' | 'union', name: string, size: number, members: MemberLayout[], anonymous = false): StructDecl => ({
-  kind, key: `${kind} ${name}`, name, c: anonymous ? `${kind} (anonymous, ${name})` : `${kind} ${name}`, anonymous, size, align: 4, packed: false, members, padding: [],
-});
-const map = (name: string, type: string, key: TypeRef | null, value: TypeRef | null, keySize: number, valueSize: number, perCpu = false): MapModel => ({
-  name, type, keySize, valueSize, key, value, maxEntries: 1, flags: 0, flagNames: [], pinning: 'none', numaNode: null, mapExtra: null, perCpu, inner: null, definedIn: 'btf',
-});
+const { u32, u16, ref, member: m, struct: s, enum32, map, xdpProgram, tracepointProgram, nestTypes, untypedMaps, dataSection, hostileObject } = hostile;
 
-const types: TypeDecl[] = ([
-  // fields that collide after casing, and with the methods every struct has
-  s('struct', 'event', 12, [m('foo_bar', u32, 0, 4), m('fooBar', u16, 4, 2), m('marshal_binary', u16, 6, 2), m('type', u32, 8, 4)]),
-  s('union', 'event', 4, [m('a', u32, 0, 4), m('b', u16, 0, 2)]),
-  { kind: 'enum', key: 'enum event', name: 'event', c: 'enum event', anonymous: false, size: 4, signed: false, values: [{ name: 'EVENT', value: '1' }, { name: 'default', value: '4294967295' }, { name: 'ALIAS', value: '1' }] },
-  s('struct', 'options', 4, [m('x', u32, 0, 4)]),
-  s('struct', 'error', 4, [m('y', u32, 0, 4)]),
-  s('struct', 'program', 4, [m('z', u32, 0, 4)]),
-  // struct nest { u32 tag; union { u64 wide; struct { u16 x; union { u16 set_x; u8 hb[2]; }; }; }; }
-  s('union', 'nest__anon1__anon2__anon2', 2, [m('set_x', u16, 0, 2), m('hb', { kind: 'array', c: '__u8[2]', size: 2, dims: [2], element: u8 }, 0, 2)], true),
-  s('struct', 'nest__anon1__anon2', 4, [m('x', u16, 0, 2), m(null, ref('union', 'nest__anon1__anon2__anon2'), 2, 2)], true),
-  s('union', 'nest__anon1', 8, [m('wide', u64, 0, 8), m(null, ref('struct', 'nest__anon1__anon2'), 0, 4)], true),
-  { ...s('struct', 'nest', 16, [m('tag', u32, 0, 4), m(null, ref('union', 'nest__anon1'), 8, 8)]), align: 8, padding: [{ offset: 4, size: 4 }] },
-] as TypeDecl[]).sort((a, b) => (a.key < b.key ? -1 : 1));
-
-const model: ObjectModel = {
-  schema: 1,
-  object: { sha256: 'ab'.repeat(32), byteOrder: 'little', license: 'GPL', kernelVersion: null, coreRelocations: 0 },
-  programs: [
-    { name: 'delete', section: 'xdp', kind: { progType: 'xdp', expectedAttachType: 'xdp', family: 'xdp', target: null, sleepable: false, autoAttach: false, needs: 'interface', xdpFrags: false }, autoload: true, instructions: 2, coreRelocations: 0 },
-    { name: 'Delete', section: '?tp/a/b', kind: { progType: 'tracepoint', expectedAttachType: null, family: 'tracepoint', target: { kind: 'tracepoint', category: 'a', name: 'b' }, sleepable: false, autoAttach: true, needs: null, xdpFrags: false }, autoload: false, instructions: 2, coreRelocations: 0 },
-  ],
+const model: ObjectModel = hostileObject({
+  programs: [xdpProgram('delete'), tracepointProgram('Delete')],
   maps: [
     map('options', 'hash', ref('struct', 'event'), ref('union', 'event'), 12, 4),
     map('Options', 'percpu_array', u32, ref('enum', 'event'), 4, 4, true),
-    map('perf', 'perf_event_array', null, null, 4, 4),
-    map('q', 'queue', null, u32, 0, 4),
-    map('nests', 'array', u32, ref('struct', 'nest'), 4, 16),
-    map('raw', 'hash', null, null, 3, 5),
+    ...untypedMaps(),
   ],
   dataSections: [
-    { name: '.data', kind: 'data', size: 4, writable: { beforeLoad: true, afterLoad: true }, variables: [{ name: 'read', offset: 0, size: 4, type: u32, linkage: 'global' }] },
-    { name: '.data.my-sec', kind: 'data', size: 8, writable: { beforeLoad: true, afterLoad: true }, variables: [
-      { name: 'section', offset: 0, size: 4, type: ref('struct', 'options'), linkage: 'global' },
-      { name: 'update', offset: 4, size: 4, type: ref('struct', 'error'), linkage: 'global' },
-    ] },
-    { name: '.rodata', kind: 'rodata', size: 4, writable: { beforeLoad: true, afterLoad: false }, variables: [{ name: 'maps', offset: 0, size: 4, type: u32, linkage: 'global' }] },
-    { name: '.bss', kind: 'bss', size: 4, writable: { beforeLoad: true, afterLoad: true }, variables: [{ name: 'hidden', offset: 0, size: 4, type: u32, linkage: 'static' }] },
+    dataSection('.data', 'data', [['read', u32]]),
+    dataSection('.data.my-sec', 'data', [['section', ref('struct', 'options')], ['update', ref('struct', 'error')]]),
+    dataSection('.rodata', 'rodata', [['maps', u32]]),
+    dataSection('.bss', 'bss', [['hidden', u32]], 'static'),
   ],
-  events: [],
-  types,
-};
+  types: [
+    // fields that collide after casing, and with the methods every struct has
+    s('struct', 'event', 12, [m('foo_bar', u32, 0, 4), m('fooBar', u16, 4, 2), m('marshal_binary', u16, 6, 2), m('type', u32, 8, 4)]),
+    s('union', 'event', 4, [m('a', u32, 0, 4), m('b', u16, 0, 2)]),
+    enum32('event', [['EVENT', '1'], ['default', '4294967295'], ['ALIAS', '1']]),
+    s('struct', 'options', 4, [m('x', u32, 0, 4)]),
+    s('struct', 'error', 4, [m('y', u32, 0, 4)]),
+    s('struct', 'program', 4, [m('z', u32, 0, 4)]),
+    // struct nest's inner members x and set_x: x's setter would be SetX
+    ...nestTypes('x', 'set_x'),
+  ],
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'coolbpf-gen-go-view-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

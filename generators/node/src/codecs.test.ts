@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planLayout, type LayoutPlan, type StructPlan, type ValuePlan } from '@coolbpf/gen-core';
+import { BITS_FULL, FULL_GLOBALS, globalBytes } from '@coolbpf/gen-core/testing';
 import type { ObjectModel } from '@coolbpf/model';
 import { readElf } from '@coolbpf/reader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,32 +89,10 @@ function fakeObject(l: Loaded) {
   };
 }
 
-function global(l: Loaded, section: string, name: string): { offset: number; bytes: Uint8Array } {
-  const s = l.model.dataSections.find((x) => x.name === section)!;
-  const v = s.variables.find((x) => x.name === name)!;
-  const data = readElf(l.bytes).section(section)!.data;
-  return { offset: v.offset, bytes: data.subarray(v.offset, v.offset + v.size) };
-}
-
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-// ---- the C initializers of packages/fixtures/bpf/layout.bpf.c ----
-
-const BITS_FULL = {
-  a: 1, b: 5, c: 17, d: -60, e: 0xabcde, f: 2, g: 301, h: -7, i: -1000,
-  j: 0xfedcba9876n, k: -4294967296n, l: 0x8877665544332211n, mode: 5, smode: -2, flag: true, after: 0xa5,
-};
-const PACKED_BITS_FULL = { head: 0x5a, wide: 0xf0e0d0c0b0a0908n, tail: 9 };
-const LADDER_U = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`u${i + 1}`, i === 0 ? 1n : (1n << BigInt(i)) | 1n]));
-const LADDER_S = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`s${i + 1}`, i === 0 ? -1n : -(1n << BigInt(i - 1)) - 1n]));
-const FULL: readonly [string, string, Record<string, unknown>][] = [
-  ['layout_bits_full', 'struct layout_bits', BITS_FULL],
-  ['layout_packed_bits_full', 'struct layout_packed_bits', PACKED_BITS_FULL],
-  ['layout_ladder_unsigned_full', 'struct layout_ladder_unsigned', LADDER_U],
-  ['layout_ladder_signed_full', 'struct layout_ladder_signed', LADDER_S],
-  ['layout_packed_global', 'struct layout_packed', { tag: 1, value: 0x1122334455667788n, port: 80 }],
-];
+// ---- clang's encoding of the C initializers of packages/fixtures/bpf/layout.bpf.c ----
 
 for (const endian of ['bpfel', 'bpfeb'] as const) {
   describe(`layout fixture (${endian}): clang's initialized globals`, () => {
@@ -122,15 +101,15 @@ for (const endian of ['bpfel', 'bpfeb'] as const) {
       l = await load(fixtureCase('layout', endian), `layout-${endian}`);
     });
 
-    for (const [name, key, want] of FULL) {
+    for (const [name, key, want] of FULL_GLOBALS) {
       it(`${name} decodes to the C initializer, and encoding the initializer gives clang's bytes`, () => {
-        const g = global(l, '.data', name);
+        const g = globalBytes(l.bytes, l.model, '.data', name);
         const c = l.codec(key);
-        expect(c.size).toBe(g.bytes.length);
-        expect(c.decode(view(g.bytes), 0)).toEqual(want);
+        expect(c.size).toBe(g.length);
+        expect(c.decode(view(g), 0)).toEqual(want);
         const ours = new Uint8Array(c.size + 8).fill(0xee);
         c.encode(view(ours), 4, want);
-        expect(hex(ours.subarray(4, 4 + c.size))).toBe(hex(g.bytes));
+        expect(hex(ours.subarray(4, 4 + c.size))).toBe(hex(g));
         expect(ours[3]).toBe(0xee);
         expect(ours[4 + c.size]).toBe(0xee);
       });

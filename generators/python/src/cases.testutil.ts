@@ -1,59 +1,18 @@
 /** The objects the tests generate for (every fixture, examples/hello), and running Python on the results. */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { fixtureNames, fixturePath, type Endian } from '@coolbpf/fixtures';
-import { buildModel, type ObjectModel } from '@coolbpf/model';
+import type { ObjectModel } from '@coolbpf/model';
 import { ABI_VERSION } from '@coolbpf/gen-core';
+import { FIXTURES, fixtureCase, helloCase, modelOf, optionsOf, repoRoot, type Case } from '@coolbpf/gen-core/testing';
 import { generatePython, runtimeSources } from './index.js';
 import { buildView } from './view.js';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** What golden files are generated with: a fixed version and hash, so they do not change with the object's bytes. */
-export const GOLDEN = { version: '0.1.0', sha256: 'c001bbf0'.repeat(8) } as const;
-
-export interface Case {
-  readonly name: string;
-  readonly file: string;
-  readonly events: Readonly<Record<string, string>>;
-}
-
-/** Ring buffer record types that are only named on the command line (as the model's tests do). */
-const EVENTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  events: { events: 'struct event', perf_events: 'struct exit_event' },
-  hello: { events: 'struct event' },
-};
-
-export function fixtureCase(name: string, endian: Endian = 'bpfel'): Case {
-  return { name, file: fixturePath(name, endian), events: EVENTS[name] ?? {} };
-}
-
-const HELLO_DIR = join(repoRoot, 'examples', 'hello');
-const HELLO = join(HELLO_DIR, 'build', 'hello.bpf.o');
-
-/** examples/hello, built if it is not (needs clang, bpftool and the kernel's BTF); null with the reason when it cannot be. */
-export function helloCase(): { case: Case | null; why: string | null } {
-  if (!existsSync(HELLO)) {
-    try {
-      execFileSync('make', ['-s', '-C', HELLO_DIR], { stdio: 'pipe' });
-    } catch (e) {
-      return { case: null, why: `examples/hello could not be built (${String((e as Error).message).split('\n')[0]})` };
-    }
-  }
-  return { case: { name: 'hello', file: HELLO, events: EVENTS.hello! }, why: null };
-}
-
-export const FIXTURES: readonly string[] = fixtureNames;
-
-export function modelOf(c: Case): ObjectModel {
-  return buildModel(readFileSync(c.file), { events: c.events });
-}
+export { FIXTURES, fixtureCase, helloCase, repoRoot, type Case };
 
 export function generate(c: Case, golden = false): { model: ObjectModel; files: Map<string, string>; typeNames: ReadonlyMap<string, string>; module: string } {
   const model = modelOf(c);
-  const options = { objectName: c.name, objectFile: `${c.name}.bpf.o`, sha256: golden ? GOLDEN.sha256 : model.object.sha256, version: GOLDEN.version };
+  const options = optionsOf(c, model, golden);
   const files = generatePython(model, options);
   const view = buildView(model, options, ABI_VERSION);
   return { model, files, typeNames: view.typeNames, module: view.pkg.module };

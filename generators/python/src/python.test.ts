@@ -6,11 +6,12 @@
  * struct and union of every fixture round-trips, and its layouts (SIZE,
  * ALIGN, FIELDS) equal the C compiler's.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planLayout, type LayoutPlan, type StructPlan } from '@coolbpf/gen-core';
+import { planLayout, type StructPlan } from '@coolbpf/gen-core';
+import { FULL_GLOBALS, cLayouts, noCProbe } from '@coolbpf/gen-core/testing';
 import { readElf } from '@coolbpf/reader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, fixtureCase, generate, helloCase, materialize, pythonTools, runPython, type Case } from './cases.testutil.js';
@@ -103,21 +104,7 @@ def like(e, t):
     return type(t)(**kw)
 `;
 
-  // the C initializers of packages/fixtures/bpf/layout.bpf.c (as decimal strings)
-  const BITS_FULL = {
-    a: 1, b: 5, c: 17, d: -60, e: 0xabcde, f: 2, g: 301, h: -7, i: -1000,
-    j: 0xfedcba9876n, k: -4294967296n, l: 0x8877665544332211n, mode: 5, smode: -2, flag: true, after: 0xa5,
-  };
-  const PACKED_BITS_FULL = { head: 0x5a, wide: 0xf0e0d0c0b0a0908n, tail: 9 };
-  const LADDER_U = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`u${i + 1}`, i === 0 ? 1n : (1n << BigInt(i)) | 1n]));
-  const LADDER_S = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`s${i + 1}`, i === 0 ? -1n : -(1n << BigInt(i - 1)) - 1n]));
-  const FULL: readonly [string, string, Record<string, unknown>][] = [
-    ['layout_bits_full', 'struct layout_bits', BITS_FULL],
-    ['layout_packed_bits_full', 'struct layout_packed_bits', PACKED_BITS_FULL],
-    ['layout_ladder_unsigned_full', 'struct layout_ladder_unsigned', LADDER_U],
-    ['layout_ladder_signed_full', 'struct layout_ladder_signed', LADDER_S],
-    ['layout_packed_global', 'struct layout_packed', { tag: 1, value: 0x1122334455667788n, port: 80 }],
-  ];
+  // the C initializers of packages/fixtures/bpf/layout.bpf.c, as decimal strings
   const asJson = (v: Record<string, unknown>): Record<string, unknown> =>
     Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'boolean' ? x : String(x)]));
 
@@ -131,7 +118,7 @@ def like(e, t):
       const image = join(pkg, 'data.bin');
       writeFileSync(image, data);
       const dataSection = g.model.dataSections.find((s) => s.name === '.data')!;
-      const jobs = FULL.map(([name, key, want]) => ({
+      const jobs = FULL_GLOBALS.map(([name, key, want]) => ({
         name, cls: g.typeNames.get(key)!, offset: dataSection.variables.find((v) => v.name === name)!.offset, want: asJson(want),
       }));
       const out = JSON.parse(runPython(python!, pkg, `${PRELUDE}
@@ -157,7 +144,7 @@ print(json.dumps(res))
         expect([r.name, r.again]).toEqual([r.name, r.raw]);
         expect(r.guard).toEqual([0xee, 0xee]);
       }
-      expect(out).toHaveLength(FULL.length);
+      expect(out).toHaveLength(FULL_GLOBALS.length);
     });
   }
 
@@ -269,36 +256,10 @@ print(json.dumps({c: {e.name: str(e.value) for e in getattr(m, c)} for c in ["Ki
 
   // ---- layouts against the C compiler ----
 
-  const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-  const CC = ['clang-16', 'clang', 'cc'].find(has);
-  const noCc = !CC ? 'no C compiler (run scripts/setup.sh)' : !has('bpftool') ? 'bpftool is not installed (run scripts/setup.sh)' : null;
-  if (noCc) console.log(`skipping the layout checks against the C compiler: ${noCc}`);
-
-  /** How C names a planned type: its tag, or for an anonymous type the type of the member that holds it. */
-  function cType(plan: LayoutPlan, t: StructPlan, seen = new Set<string>()): string | null {
-    if (!t.anonymous) return t.c;
-    if (seen.has(t.key)) return null;
-    seen.add(t.key);
-    for (const p of plan.all) {
-      if (p.kind === 'enum') continue;
-      for (const f of p.fields) {
-        let v = f.value;
-        let index = '';
-        if (v.kind === 'array') {
-          index = '[0]'.repeat(v.dims.length);
-          v = v.element;
-        }
-        if ((v.kind === 'struct' || v.kind === 'union') && v.key === t.key && f.cPath && !f.bits) {
-          const parent = cType(plan, p, seen);
-          if (parent) return `__typeof__(((${parent} *)0)->${f.cPath}${index})`;
-        }
-      }
-    }
-    return t.name;
-  }
+  if (noCProbe) console.log(`skipping the layout checks against the C compiler: ${noCProbe}`);
 
   for (const name of FIXTURES) {
-    it.skipIf(noCc !== null)(`fixture ${name}: SIZE, ALIGN and every field's offset and size equal the C compiler's`, () => {
+    it.skipIf(noCProbe !== null)(`fixture ${name}: SIZE, ALIGN and every field's offset and size equal the C compiler's`, () => {
       const { pkg, module, c } = pkgs.get(name)!;
       const g = generate(c!);
       const plan = planLayout(g.model);
@@ -313,33 +274,17 @@ for key, cls in json.loads(sys.argv[2]).items():
 print(json.dumps(out))
 `, [module, JSON.stringify(Object.fromEntries(structs.map((t) => [t.key, g.typeNames.get(t.key)!])))])) as Record<string, { size: number; align: number; fields: [string, string, number, number, number | null, number | null][] }>;
 
-      const work = join(dir, `probe-${name}`);
-      mkdirSync(work, { recursive: true });
-      const lines = ['#define BPF_NO_PRESERVE_ACCESS_INDEX', '#include "types.h"', '#include <stdio.h>', '#include <stddef.h>', 'int main(void) {'];
-      for (const t of structs) {
-        const T = cType(plan, t);
-        expect(T, `${t.key}: no C spelling`).not.toBeNull();
-        lines.push(`  printf("size|${t.key}|%zu|%zu\\n", sizeof(${T}), _Alignof(${T}));`);
-        t.fields.forEach((f, i) => {
-          if (f.bits || !f.cPath) return;
-          const size = f.size === 0 ? '0' : `sizeof(((${T} *)0)->${f.cPath})`;
-          lines.push(`  printf("field|${t.key}|${i}|%zu|%zu\\n", offsetof(${T}, ${f.cPath}), (size_t)${size});`);
-        });
-      }
-      lines.push('  return 0;', '}');
-      writeFileSync(join(work, 'types.h'), execFileSync('bpftool', ['btf', 'dump', 'file', c!.file, 'format', 'c'], { encoding: 'utf8', maxBuffer: 1 << 28 }));
-      writeFileSync(join(work, 'probe.c'), lines.join('\n'));
-      execFileSync(CC!, ['-w', '-O0', ...(CC!.startsWith('clang') ? ['-mlong-double-64'] : []), '-o', join(work, 'probe'), join(work, 'probe.c')], { cwd: work });
-      const out = execFileSync(join(work, 'probe'), { encoding: 'utf8', maxBuffer: 1 << 26 }).trim().split('\n');
+      // fields by their index in the plan (FIELDS is in the plan's order)
+      const out = cLayouts(c!.file, plan, structs, join(dir, `probe-${name}`), (t) => t.fields.map((f, i) => ({ id: String(i), cPath: f.cPath, size: f.size, bitfield: f.bits !== null })));
 
       let fields = 0;
       for (const line of out) {
-        const [what, key, ...rest] = line.split('|');
+        const { key } = line;
         const t = structs.find((s) => s.key === key)!;
-        const m = meta[key!]!;
-        if (what === 'size') {
-          expect([key, m.size]).toEqual([key, Number(rest[0])]);
-          if (!t.packed) expect([key, 'align', m.align]).toEqual([key, 'align', Number(rest[1])]);
+        const m = meta[key]!;
+        if (line.what === 'size') {
+          expect([key, m.size]).toEqual([key, line.size]);
+          if (!t.packed) expect([key, 'align', m.align]).toEqual([key, 'align', line.align]);
           // every field has layout metadata, in the plan's order, bitfields with their bits
           expect(m.fields.map((f) => f[1])).toEqual(t.fields.map((f) => f.cName));
           t.fields.forEach((f, i) => {
@@ -347,11 +292,11 @@ print(json.dumps(out))
           });
           continue;
         }
-        const i = Number(rest[0]);
-        expect([key, t.fields[i]!.name, m.fields[i]![2], m.fields[i]![3]]).toEqual([key, t.fields[i]!.name, Number(rest[1]), Number(rest[2])]);
+        const i = Number(line.field);
+        expect([key, t.fields[i]!.name, m.fields[i]![2], m.fields[i]![3]]).toEqual([key, t.fields[i]!.name, line.offset, line.size]);
         fields++;
       }
-      expect(out.filter((l) => l.startsWith('size|'))).toHaveLength(structs.length);
+      expect(out.filter((l) => l.what === 'size')).toHaveLength(structs.length);
       if (name === 'layout') expect(fields).toBeGreaterThanOrEqual(60);
     });
   }

@@ -15,14 +15,14 @@
  *   layout plan through the typed fields and accessors (Reflect), one union
  *   member at a time.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planLayout, type LayoutPlan, type StructPlan, type ValuePlan } from '@coolbpf/gen-core';
+import { FULL_GLOBALS, cLayouts, globalBytes, noCProbe } from '@coolbpf/gen-core/testing';
 import type { ObjectModel } from '@coolbpf/model';
-import { readElf } from '@coolbpf/reader';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BUILD_DIR, FIXTURES, cargoEnv, fixtureCase, generate, has, hasCargo, helloCase, materialize, type Case } from './cases.testutil.js';
+import { BUILD_DIR, FIXTURES, cargoEnv, fixtureCase, generate, hasCargo, helloCase, materialize, type Case } from './cases.testutil.js';
 import { HOSTILE } from './hostile.testutil.js';
 import { buildView, generateRust } from './index.js';
 
@@ -31,9 +31,7 @@ const noCargo = hasCargo() ? null : 'cargo is not installed (scripts/setup.sh ch
 if (noCargo) console.log(`skipping the generated crates' compilation: ${noCargo}`);
 const clippy = !noCargo && hasCargo(['clippy', '--version']);
 if (!noCargo && !clippy) console.log('skipping cargo clippy on the generated crates: clippy is not installed');
-const CC = ['clang-16', 'clang', 'cc'].find(has);
-const noProbe = !CC ? 'no C compiler' : !has('bpftool') ? 'bpftool is not installed' : null;
-if (noProbe) console.log(`skipping the layout checks against the C compiler: ${noProbe}`);
+if (noCProbe) console.log(`skipping the layout checks against the C compiler: ${noCProbe}`);
 
 interface Crate {
   readonly name: string;
@@ -159,29 +157,7 @@ function expectContains(got: unknown, want: Json, path: string): void {
   } else expect([path, got]).toEqual([path, want]);
 }
 
-// ---- the C initializers of packages/fixtures/bpf/layout.bpf.c ----
-
-const BITS_FULL = {
-  a: 1, b: 5, c: 17, d: -60, e: 0xabcde, f: 2, g: 301, h: -7, i: -1000,
-  j: 0xfedcba9876n, k: -4294967296n, l: 0x8877665544332211n, mode: 5, smode: -2, flag: true, after: 0xa5,
-};
-const PACKED_BITS_FULL = { head: 0x5a, wide: 0xf0e0d0c0b0a0908n, tail: 9 };
-const LADDER_U = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`u${i + 1}`, i === 0 ? 1n : (1n << BigInt(i)) | 1n]));
-const LADDER_S = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`s${i + 1}`, i === 0 ? -1n : -(1n << BigInt(i - 1)) - 1n]));
-const FULL: readonly [string, string, Record<string, Json>][] = [
-  ['layout_bits_full', 'struct layout_bits', BITS_FULL],
-  ['layout_packed_bits_full', 'struct layout_packed_bits', PACKED_BITS_FULL],
-  ['layout_ladder_unsigned_full', 'struct layout_ladder_unsigned', LADDER_U],
-  ['layout_ladder_signed_full', 'struct layout_ladder_signed', LADDER_S],
-  ['layout_packed_global', 'struct layout_packed', { tag: 1, value: 0x1122334455667788n, port: 80 }],
-];
-
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
-function globalBytes(c: Case, model: ObjectModel, section: string, name: string): Uint8Array {
-  const v = model.dataSections.find((x) => x.name === section)!.variables.find((x) => x.name === name)!;
-  return readElf(readFileSync(c.file)).section(section)!.data.subarray(v.offset, v.offset + v.size);
-}
 
 // ---- the checker program ----
 
@@ -245,7 +221,7 @@ function checkerSource(): string {
       });
     }
     if (k.name === 'layout' && k.c) {
-      for (const [g, key] of FULL) body.push(`        decode::<layout::${k.typeNames.get(key)}>(${JSON.stringify(g)}, "${hex(globalBytes(k.c, k.model, '.data', g))}");`);
+      for (const [g, key] of FULL_GLOBALS) body.push(`        decode::<layout::${k.typeNames.get(key)}>(${JSON.stringify(g)}, "${hex(globalBytes(k.c.file, k.model, '.data', g))}");`);
     }
     mods.push(`mod c_${k.name} {\n    helpers!(${k.name});\n\n    pub fn run() {\n${body.join('\n')}\n    }\n}`);
   }
@@ -340,41 +316,24 @@ describe.skipIf(noCargo !== null)('generated crates compile and behave', () => {
     expect(n).toBeGreaterThan(40);
   });
 
-  it.skipIf(noProbe !== null)('generated layouts agree with the C compiler (host): sizes, alignments, field offsets and sizes', () => {
+  it.skipIf(noCProbe !== null)('generated layouts agree with the C compiler (host): sizes, alignments, field offsets and sizes', () => {
     let fields = 0;
     for (const k of crates) {
       if (!k.c || k.name === 'hello') continue;
       const structs = k.plan.ordered.filter((t): t is StructPlan => t.kind !== 'enum');
       if (structs.length === 0) continue;
-      const dir = join(work, 'probe', k.name);
-      mkdirSync(dir, { recursive: true });
-      const lines = ['#define BPF_NO_PRESERVE_ACCESS_INDEX', '#include "types.h"', '#include <stdio.h>', '#include <stddef.h>', 'int main(void) {'];
-      for (const t of structs) {
-        const T = cType(k.plan, t);
-        expect(T, `${t.key}: no C spelling`).not.toBeNull();
-        lines.push(`  printf("size|${t.key}|%zu|%zu\\n", sizeof(${T}), _Alignof(${T}));`);
-        for (const f of t.fields) {
-          if (f.bits || !f.cPath) continue;
-          const size = f.size === 0 ? '0' : `sizeof(((${T} *)0)->${f.cPath})`;
-          lines.push(`  printf("field|${t.key}|${f.name}|%zu|%zu\\n", offsetof(${T}, ${f.cPath}), (size_t)${size});`);
-        }
-      }
-      lines.push('  return 0;', '}');
-      writeFileSync(join(dir, 'types.h'), execFileSync('bpftool', ['btf', 'dump', 'file', k.c.file, 'format', 'c'], { encoding: 'utf8', maxBuffer: 1 << 28 }));
-      writeFileSync(join(dir, 'probe.c'), lines.join('\n'));
-      execFileSync(CC!, ['-w', '-O0', ...(CC!.startsWith('clang') ? ['-mlong-double-64'] : []), '-o', join(dir, 'probe'), join(dir, 'probe.c')], { cwd: dir });
-      for (const line of execFileSync(join(dir, 'probe'), { encoding: 'utf8', maxBuffer: 1 << 26 }).trim().split('\n')) {
-        const [what, key, ...rest] = line.split('|');
+      for (const line of cLayouts(k.c.file, k.plan, structs, join(work, 'probe', k.name))) {
+        const { key } = line;
         const t = structs.find((s) => s.key === key)!;
-        const name = k.typeNames.get(key!)!;
-        if (what === 'size') {
+        const name = k.typeNames.get(key)!;
+        if (line.what === 'size') {
           const got = output!.types.get(`${k.name}|${name}`)!;
-          expect([key, got.size, got.rustSize]).toEqual([key, Number(rest[0]), Number(rest[0])]);
-          if (!t.packed) expect([key, 'align', got.align, got.rustAlign]).toEqual([key, 'align', Number(rest[1]), Number(rest[1])]);
+          expect([key, got.size, got.rustSize]).toEqual([key, line.size, line.size]);
+          if (!t.packed) expect([key, 'align', got.align, got.rustAlign]).toEqual([key, 'align', line.align, line.align]);
           continue;
         }
-        const got = output!.fields.get(`${k.name}|${name}|${rest[0]}`)!;
-        expect([key, rest[0], got.offset, got.size]).toEqual([key, rest[0], Number(rest[1]), Number(rest[2])]);
+        const got = output!.fields.get(`${k.name}|${name}|${line.field}`)!;
+        expect([key, line.field, got.offset, got.size]).toEqual([key, line.field, line.offset, line.size]);
         fields++;
       }
     }
@@ -383,10 +342,10 @@ describe.skipIf(noCargo !== null)('generated crates compile and behave', () => {
 
   it("clang's initialized globals decode to the C initializers, and encode back to clang's bytes", () => {
     const k = crates.find((x) => x.name === 'layout')!;
-    for (const [g, , want] of FULL) {
+    for (const [g, , want] of FULL_GLOBALS) {
       const d = output!.decodes.get(`layout|${g}`)!;
       expectContains(d.json, want, g);
-      expect([g, d.hex]).toEqual([g, hex(globalBytes(k.c!, k.model, '.data', g))]);
+      expect([g, d.hex]).toEqual([g, hex(globalBytes(k.c!.file, k.model, '.data', g))]);
     }
   });
 
@@ -407,26 +366,3 @@ describe.skipIf(noCargo !== null)('generated crates compile and behave', () => {
     expect(checked).toBeGreaterThan(150);
   });
 });
-
-/** How C names a planned type: its tag, or for an anonymous type the type of the member that holds it. */
-function cType(plan: LayoutPlan, t: StructPlan, seen = new Set<string>()): string | null {
-  if (!t.anonymous) return t.c;
-  if (seen.has(t.key)) return null;
-  seen.add(t.key);
-  for (const p of plan.all) {
-    if (p.kind === 'enum') continue;
-    for (const f of p.fields) {
-      let v = f.value;
-      let index = '';
-      if (v.kind === 'array') {
-        index = '[0]'.repeat(v.dims.length);
-        v = v.element;
-      }
-      if ((v.kind === 'struct' || v.kind === 'union') && v.key === t.key && f.cPath && !f.bits) {
-        const parent = cType(plan, p, seen);
-        if (parent) return `__typeof__(((${parent} *)0)->${f.cPath}${index})`;
-      }
-    }
-  }
-  return t.name; // a typedef of an anonymous struct
-}

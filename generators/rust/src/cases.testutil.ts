@@ -2,61 +2,17 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { fixtureNames, fixturePath, type Endian } from '@coolbpf/fixtures';
 import { ABI_VERSION } from '@coolbpf/gen-core';
-import { buildModel, type ObjectModel } from '@coolbpf/model';
+import { FIXTURES, fixtureCase, helloCase, modelOf, optionsOf, repoRoot, type Case } from '@coolbpf/gen-core/testing';
+import type { ObjectModel } from '@coolbpf/model';
 import { generateRust, runtimeFiles } from './index.js';
 import { buildView } from './view.js';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export { FIXTURES, fixtureCase, helloCase, repoRoot, type Case };
 
 /** Where the tests' cargo builds go: one target directory for every Rust build of the repository's tests. */
 export const BUILD_DIR = join(repoRoot, 'build');
 export const CARGO_TARGET_DIR = process.env.CARGO_TARGET_DIR || join(BUILD_DIR, 'rust-target');
-
-/** What golden files are generated with: a fixed version and hash, so they do not change with the object's bytes. */
-export const GOLDEN = { version: '0.1.0', sha256: 'c001bbf0'.repeat(8) } as const;
-
-export interface Case {
-  readonly name: string;
-  readonly file: string;
-  readonly events: Readonly<Record<string, string>>;
-}
-
-const EVENTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  events: { events: 'struct event', perf_events: 'struct exit_event' },
-  hello: { events: 'struct event' },
-};
-
-export function fixtureCase(name: string, endian: Endian = 'bpfel'): Case {
-  return { name, file: fixturePath(name, endian), events: EVENTS[name] ?? {} };
-}
-
-const HELLO_DIR = join(repoRoot, 'examples', 'hello');
-const HELLO = join(HELLO_DIR, 'build', 'hello.bpf.o');
-
-/** examples/hello, built if it is not (needs clang, bpftool and the kernel's BTF); null with the reason when it cannot be. */
-export function helloCase(): { case: Case | null; why: string | null } {
-  if (!existsSync(HELLO)) {
-    try {
-      execFileSync('make', ['-s', '-C', HELLO_DIR], { stdio: 'pipe' });
-    } catch (e) {
-      return { case: null, why: `examples/hello could not be built (${String((e as Error).message).split('\n')[0]})` };
-    }
-  }
-  return { case: { name: 'hello', file: HELLO, events: EVENTS.hello! }, why: null };
-}
-
-export const FIXTURES: readonly string[] = fixtureNames;
-
-export function modelOf(c: Case): ObjectModel {
-  return buildModel(readFileSync(c.file), { events: c.events });
-}
-
-export function optionsOf(c: Case, model: ObjectModel, golden: boolean) {
-  return { objectName: c.name, objectFile: `${c.name}.bpf.o`, sha256: golden ? GOLDEN.sha256 : model.object.sha256, version: GOLDEN.version };
-}
 
 export function generate(c: Case, golden = false): { model: ObjectModel; files: Map<string, string>; typeNames: ReadonlyMap<string, string> } {
   const model = modelOf(c);
@@ -79,15 +35,6 @@ export function materialize(dir: string, files: ReadonlyMap<string, string>, bpf
   else if (!existsSync(join(dir, 'bpf.so'))) writeFileSync(join(dir, 'bpf.so'), '');
   return dir;
 }
-
-export const has = (tool: string): boolean => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** PATH with ~/.cargo/bin, where rustup installs cargo. */
 export function cargoEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
