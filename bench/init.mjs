@@ -21,6 +21,7 @@
 // the headline; the later ones are reported as "warm". destroy is timed
 // apart (reported, never part of an init figure).
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BUILD, cc, coolbpfBuild, dier, machineFacts, mdTable, median, pct, REPO, requireTools, runJson, skeleton, times,
@@ -48,6 +49,8 @@ const USAGE = `usage: node bench/init.mjs [options]
   --markdown         print only the markdown block for docs/BENCHMARKS.md
                      (default: a plain table, then that block)
   --json             print the results as JSON
+  --from FILE        print the table and markdown of results saved with --json
+                     (runs nothing)
   -h, --help         this text
 `;
 
@@ -67,6 +70,7 @@ function parseArgs(argv) {
       case '--kinds': o.kinds = (argv[++i] ?? die('--kinds needs a list')).split(',').filter(Boolean); break;
       case '--markdown': o.markdown = true; break;
       case '--json': o.json = true; break;
+      case '--from': o.from = argv[++i] ?? die('--from needs a file'); break;
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
       default: die(`unknown option '${a}' (try --help)`);
     }
@@ -76,6 +80,7 @@ function parseArgs(argv) {
   for (const k of o.kinds) if (!ALL_KINDS.includes(k)) die(`--kinds: unknown kind '${k}' (known: ${ALL_KINDS.join(', ')})`);
   o.kinds = ALL_KINDS.filter((k) => k === 'skeleton' || o.kinds.includes(k));
   if (o.markdown && o.json) die('--markdown and --json are exclusive');
+  if (o.from && o.json) die('--from prints what --json saved: not both');
   return o;
 }
 
@@ -255,6 +260,12 @@ function text(res) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.from) {
+    let saved;
+    try { saved = JSON.parse(readFileSync(o.from, 'utf8')); } catch (e) { die(`--from ${o.from}: ${e.message}`); }
+    process.stdout.write(o.markdown ? markdown(saved) : `${text(saved)}\n${markdown(saved)}`);
+    return;
+  }
   requireTools(die);
   const log = (s) => process.stderr.write(`init: ${s}\n`);
   log('building (coolbpf-gen build, bpftool gen skeleton, cc)');

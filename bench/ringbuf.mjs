@@ -26,6 +26,7 @@
 //           sleeping, and only the drains are measured (the reader's own
 //           per-record cost, without wakeups)
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BUILD, cc, coolbpfBuild, coolbpfModel, dier, globalOffset, machineFacts, mdTable, median, REPO, requireTools,
@@ -57,6 +58,8 @@ const USAGE = `usage: node bench/ringbuf.mjs [options]
   --markdown      print only the markdown block for docs/BENCHMARKS.md
                   (default: a plain table, then that block)
   --json          print the results as JSON
+  --from FILE     print the table and markdown of results saved with --json
+                  (runs nothing)
   -h, --help      this text
 `;
 
@@ -79,6 +82,7 @@ function parseArgs(argv) {
       case '--consumers': o.consumers = (argv[++i] ?? die('--consumers needs a list')).split(',').filter(Boolean); break;
       case '--markdown': o.markdown = true; break;
       case '--json': o.json = true; break;
+      case '--from': o.from = argv[++i] ?? die('--from needs a file'); break;
       case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
       default: die(`unknown option '${a}' (try --help)`);
     }
@@ -91,6 +95,7 @@ function parseArgs(argv) {
   // 72 bytes a record in the ring (8 of header): the burst must fit in 16 MiB
   if (o.batch * 72 > 16 * 1024 * 1024) die(`--batch ${o.batch}: ${o.batch * 72} bytes do not fit in the 16 MiB ring`);
   if (o.markdown && o.json) die('--markdown and --json are exclusive');
+  if (o.from && o.json) die('--from prints what --json saved: not both');
   return o;
 }
 
@@ -280,6 +285,12 @@ function text(res) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.from) {
+    let saved;
+    try { saved = JSON.parse(readFileSync(o.from, 'utf8')); } catch (e) { die(`--from ${o.from}: ${e.message}`); }
+    process.stdout.write(o.markdown ? markdown(saved) : `${text(saved)}\n${markdown(saved)}`);
+    return;
+  }
   requireTools(die);
   const log = (s) => process.stderr.write(`ringbuf: ${s}\n`);
   log('building (coolbpf-gen build --lang node, bpftool gen skeleton, cc)');

@@ -82,9 +82,8 @@ function startProducer(path, n, batch) {
   });
 }
 
-const go = (p) => {
-  if (!p.child.stdin.write('g')) { /* buffered by libuv; the byte still goes */ }
-};
+/** Releases the producer for one batch (one byte; libuv writes it at once, or queues it and still sends it). */
+const go = (p) => p.child.stdin.write('g');
 
 // ------------------------------------------------------------------ window
 
