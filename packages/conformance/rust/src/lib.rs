@@ -479,3 +479,39 @@ macro_rules! value_json {
         }
     };
 }
+
+/// The `exit` case's parent side: runs this test binary again as the child
+/// (`COOLBPF_EXIT_CHILD=1`, case `exit`), which must end by itself within
+/// `expect.withinMs` with `expect.exitCode`, an empty stderr, and `line` among
+/// its stdout lines.
+pub fn expect_child_exits(want: &Json, line: &str) {
+    let t0 = std::time::Instant::now();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("exit")
+        .env("COOLBPF_EXIT_CHILD", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let limit = Duration::from_millis(want.get("withinMs").u64());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("the child is still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        (
+            status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string()
+        ),
+        (Some(want.get("exitCode").int() as i32), String::new())
+    );
+    assert!(stdout.lines().any(|l| l == line), "{stdout}");
+}

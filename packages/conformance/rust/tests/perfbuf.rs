@@ -4,12 +4,11 @@
 //! the first read are kept (`before-first-read`).
 
 use std::ops::ControlFlow;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use coolbpf_conformance::{
-    allowed_cpus, bpf_fd_counts, expected, held, kernel_skip_reason, on_cpu, own_comm, pid, run,
-    skip, test, trigger, value_json, Json,
+    allowed_cpus, bpf_fd_counts, expect_child_exits, expected, held, kernel_skip_reason, on_cpu,
+    own_comm, pid, run, skip, test, trigger, value_json, Json,
 };
 use perfbuf as g;
 use perfbuf::coolbpf as cb;
@@ -225,40 +224,7 @@ fn exit() {
         return exit_child();
     }
     let want = spec("exit").get("expect").clone();
-    let t0 = Instant::now();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .arg("exit")
-        .env("COOLBPF_EXIT_CHILD", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let limit = Duration::from_millis(want.get("withinMs").u64());
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if t0.elapsed() > limit {
-            child.kill().unwrap();
-            panic!("the child is still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        (
-            status.code(),
-            String::from_utf8_lossy(&out.stderr).to_string()
-        ),
-        (Some(want.get("exitCode").int() as i32), String::new())
-    );
-    assert!(
-        stdout
-            .lines()
-            .any(|l| l == r#"{"iterated":[0, 1, 2],"subscribed":[3, 4]}"#),
-        "{stdout}"
-    );
+    expect_child_exits(&want, r#"{"iterated":[0, 1, 2],"subscribed":[3, 4]}"#);
 }
 
 fn main() {
