@@ -12,12 +12,25 @@
 //                                      init(), for await (… of events.iterate())
 //                                      ("node") or events.subscribe(cb)
 //                                      ("node-subscribe"); events.drain() in burst
-//   bench/ringbuf/producer.c           the producer as a program, for node
+//   bench/ringbuf/python/consumer.py   the generated package (--lang python),
+//                                      pip-installed: init(), events.poll(cb,
+//                                      0.1) (stream) / events.drain() (burst)
+//   bench/ringbuf/go/cmd/coolbpf       the generated package (--lang go):
+//                                      Init(), Maps.Events.Consume(ctx, fn)
+//   bench/ringbuf/go/cmd/cilium        Go's peer: cilium/ebpf 0.9.1 (Debian's
+//                                      golang-github-cilium-ebpf-dev) loading
+//                                      the same bpf.o, ringbuf.Reader.ReadInto
+//   bench/ringbuf/rust/                the generated crate (--lang rust):
+//                                      init(), events.poll(100 ms, f) / drain(f)
+//   bench/ringbuf/producer.c           the producer as a program, for the
+//                                      consumers that spawn it
 //
 // Everything is built into bench/build/ringbuf/ (bpf.so and the Node package
-// by `coolbpf-gen build --lang node`), then each consumer runs as its own
-// process, which forks the producer (the C consumers) or spawns producer.c's
-// program, the same loop (the Node one). Two modes:
+// by `coolbpf-gen build --lang node,python,go,rust`), then each consumer runs
+// as its own process, which forks the producer (the C consumers) or spawns
+// producer.c's program, the same loop (the others). A consumer whose toolchain
+// is missing (python venv, go, cargo) is left out with the reason printed.
+// Two modes:
 //
 //   stream  the producer calls getppid() N times flat out while the consumer
 //           reads, sleeping in epoll whenever it has caught up (the headline)
@@ -26,21 +39,27 @@
 //           sleeping, and only the drains are measured (the reader's own
 //           per-record cost, without wakeups)
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BUILD, cc, coolbpfBuild, coolbpfModel, dier, globalOffset, machineFacts, mdTable, median, REPO, requireTools,
-  runJson, skeleton, times,
+  run, runJson, skeleton, times, which,
 } from './lib.mjs';
 
 const TARGET = 1.0;
 /** the Node consumer (for await … iterate(), stream) against libbpf */
 const NODE_TARGET = 2.0;
+/** each consumer's target against libbpf, stream mode (issue 3, 4 and 5) */
+const TARGETS = { coolbpf: TARGET, node: NODE_TARGET, python: 4.0, go: 1.5, rust: 1.2 };
+/** the Go package against cilium/ebpf's reader, stream mode */
+const GO_PEER_TARGET = 1.0;
 const die = dier('ringbuf');
 
-const ALL_CONSUMERS = ['coolbpf', 'libbpf', 'node', 'node-subscribe'];
+const ALL_CONSUMERS = ['coolbpf', 'libbpf', 'node', 'node-subscribe', 'python', 'go', 'rust', 'go-cilium'];
 const NODE_API = { node: 'iterate', 'node-subscribe': 'subscribe' };
 const isNode = (c) => c in NODE_API;
+const GO_ENV = { GOPROXY: 'off', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOTELEMETRY: 'off' };
+const CARGO_PATH = `${process.env.PATH ?? ''}:${join(process.env.HOME || '/root', '.cargo', 'bin')}`;
 
 const USAGE = `usage: node bench/ringbuf.mjs [options]
 
@@ -101,10 +120,10 @@ function parseArgs(argv) {
 
 // -------------------------------------------------------------------- build
 
-function build() {
+function build(o) {
   const dir = join(BUILD, 'ringbuf');
   const src = join(REPO, 'bench', 'ringbuf');
-  const out = coolbpfBuild('bench/ringbuf/ringbuf.bpf.c', 'bench/build/ringbuf/obj', { lang: 'node' });
+  const out = coolbpfBuild('bench/ringbuf/ringbuf.bpf.c', 'bench/build/ringbuf/obj', { lang: 'node,python,go,rust' });
   const model = coolbpfModel(out.object);
   const offsets = {
     tgid: globalOffset(model, '.rodata', 'producer_tgid'),
@@ -120,8 +139,60 @@ function build() {
   cc(['-I', src, '-I', dir, '-o', libbpf, join(src, 'consumer-libbpf.c'), '-lbpf']);
   const producer = join(dir, 'producer');
   cc(['-I', src, '-o', producer, join(src, 'producer.c')]);
-  return { out, offsets, ringSize: ringbuf.maxEntries, bin: { coolbpf, libbpf, producer, node: join(src, 'consumer-node.mjs') } };
+  const bin = { coolbpf, libbpf, producer, node: join(src, 'consumer-node.mjs') };
+  const missing = {};
+  for (const [c, make] of Object.entries(LANGUAGE_BUILDS)) {
+    if (!o.consumers.includes(c)) continue;
+    const r = make(dir, out);
+    if (typeof r === 'string') bin[c] = r;
+    else missing[c] = r.why;
+  }
+  return { out, offsets, ringSize: ringbuf.maxEntries, bin, missing };
 }
+
+/**
+ * Each language consumer's build: its program's path, or { why } it cannot
+ * be built here (the consumer is then left out, the reason printed).
+ */
+const LANGUAGE_BUILDS = {
+  python(dir, out) {
+    // the generated package, pip-installed (offline: it has no dependencies)
+    // into a directory the consumer gets on PYTHONPATH, as a user's program would
+    const pip = join(REPO, 'bindings-python', '.venv', 'bin', 'pip');
+    if (!existsSync(pip)) return { why: `no ${pip} (npm run setup makes the venv)` };
+    const lib = join(dir, 'pylib');
+    rmSync(lib, { recursive: true, force: true });
+    run(pip, ['install', '-q', '--no-index', '--disable-pip-version-check', '--target', lib, join(out.dir, 'python')]);
+    return lib;
+  },
+  go(dir) {
+    if (!which('go')) return { why: 'no go on PATH (npm run setup installs golang-go)' };
+    const exe = join(dir, 'consumer-go');
+    run('go', ['build', '-o', exe, './cmd/coolbpf'], { cwd: join(REPO, 'bench', 'ringbuf', 'go'), env: GO_ENV });
+    return exe;
+  },
+  'go-cilium'(dir) {
+    if (!which('go')) return { why: 'no go on PATH (npm run setup installs golang-go)' };
+    if (!existsSync('/usr/share/gocode/src/github.com/cilium/ebpf/ringbuf')) {
+      return { why: "cilium/ebpf is not installed (apt-get install golang-github-cilium-ebpf-dev; it is only the benchmark's peer)" };
+    }
+    // cilium/ebpf 0.9.1 attaches tracepoints through debugfs's tracing directory
+    if (!existsSync('/sys/kernel/debug/tracing/events')) {
+      try { run('mount', ['-t', 'debugfs', 'debugfs', '/sys/kernel/debug']); } catch (e) {
+        return { why: `cilium/ebpf 0.9.1 needs /sys/kernel/debug/tracing, and mounting debugfs failed: ${e.message.split('\n').pop()}` };
+      }
+    }
+    const exe = join(dir, 'consumer-go-cilium');
+    run('go', ['build', '-o', exe, './cmd/cilium'], { cwd: join(REPO, 'bench', 'ringbuf', 'go'), env: GO_ENV });
+    return exe;
+  },
+  rust(dir) {
+    const env = { PATH: CARGO_PATH, CARGO_TARGET_DIR: join(dir, 'rust-target') };
+    try { run('cargo', ['--version'], { env }); } catch { return { why: 'no cargo (rustup puts it in ~/.cargo/bin)' }; }
+    run('cargo', ['build', '--release', '--offline', '--quiet'], { cwd: join(REPO, 'bench', 'ringbuf', 'rust'), env });
+    return join(dir, 'rust-target', 'release', 'consumer-rust');
+  },
+};
 
 // ---------------------------------------------------------------------- run
 
@@ -131,6 +202,12 @@ function argvFor(b, consumer, mode, o) {
     // the C consumers pin themselves (BENCH_PIN, common.h); node goes through taskset
     return o.pin ? ['taskset', ['-c', o.pin.split(',')[0], process.execPath, ...args]] : [process.execPath, args];
   }
+  const spawned = [b.bin.producer, mode, String(o.events), String(o.batch)];
+  // the others pin themselves (BENCH_PIN) only in C: go through taskset
+  const pinned = (cmd, args) => (o.pin ? ['taskset', ['-c', o.pin.split(',')[0], cmd, ...args]] : [cmd, args]);
+  if (consumer === 'python') return pinned(join(REPO, 'bindings-python', '.venv', 'bin', 'python'), [join(REPO, 'bench', 'ringbuf', 'python', 'consumer.py'), ...spawned]);
+  if (consumer === 'go' || consumer === 'rust') return pinned(b.bin[consumer], spawned);
+  if (consumer === 'go-cilium') return pinned(b.bin[consumer], [b.out.object, ...spawned]);
   if (consumer === 'coolbpf') {
     return [b.bin.coolbpf, [b.out.sharedObject, mode, String(o.events), String(o.batch), String(b.offsets.tgid),
       String(b.offsets.produced), String(b.offsets.dropped), String(o.timeout)]];
@@ -142,14 +219,15 @@ function argvFor(b, consumer, mode, o) {
 const consumersOf = (o, mode) => o.consumers.filter((c) => mode === 'stream' || c !== 'node-subscribe');
 
 async function runMode(b, mode, o, log) {
-  const env = o.pin ? { BENCH_PIN: o.pin } : undefined;
+  const pin = o.pin ? { BENCH_PIN: o.pin } : {};
+  const envOf = (c) => (c === 'python' ? { ...pin, PYTHONPATH: b.bin.python, PYTHONDONTWRITEBYTECODE: '1' } : pin);
   const consumers = consumersOf(o, mode);
   const runs = Object.fromEntries(consumers.map((c) => [c, []]));
   const total = o.warmup + o.rounds;
   for (let i = 0; i < total; i++) {
     for (const c of consumers) {
       const [cmd, args] = argvFor(b, c, mode, o);
-      const r = await runJson(cmd, args, { env });
+      const r = await runJson(cmd, args, { env: envOf(c) });
       if (i >= o.warmup) runs[c].push(r);
     }
     log(`  ${mode}: round ${i + 1}/${total}${i < o.warmup ? ' (warmup)' : ''}`);
@@ -171,7 +249,8 @@ function summarize(runs) {
     wallMs: median(runs.map((r) => r.wall_us / 1000)),
     eventsPerSec: median(runs.map((r) => r.delivered / (r.wall_us / 1e6))),
     sleeps: median(runs.map((r) => r.nvcsw)),
-    reads: median(runs.map((r) => r.reads)),
+    // null: the consumer's API does not show its reads (Go's Consume, cilium's ReadInto)
+    reads: runs.some((r) => r.reads === null) ? null : median(runs.map((r) => r.reads)),
     producerCpuMs: median(runs.map((r) => r.producer_cpu_us / 1000)),
     all: runs.map((r) => ({ cpuNsPerEvent: cpuNs(r), wallMs: r.wall_us / 1000, sleeps: r.nvcsw, reads: r.reads })),
   };
@@ -187,6 +266,11 @@ function compare(runs) {
     const pair = runs[c].map((r, i) => perEvent(r) / perEvent(runs.libbpf[i]));
     ratios[c] = { ratio: s[c].cpuNsPerEvent / s.libbpf.cpuNsPerEvent, medianPairRatio: median(pair) };
   }
+  // Go's own peer: the generated Go package against cilium/ebpf's reader
+  if (runs.go && runs['go-cilium']) {
+    const pair = runs.go.map((r, i) => perEvent(r) / perEvent(runs['go-cilium'][i]));
+    ratios.goCilium = { ratio: s.go.cpuNsPerEvent / s['go-cilium'].cpuNsPerEvent, medianPairRatio: median(pair) };
+  }
   return { ...s, consumers: Object.keys(runs), ratios };
 }
 
@@ -200,7 +284,11 @@ function label(c, mode) {
     case 'coolbpf': return '`coolbpf_events_read` (bpf.so)';
     case 'libbpf': return mode === 'burst' ? '`ring_buffer__consume` (libbpf)' : '`ring_buffer__poll` (libbpf)';
     case 'node': return mode === 'burst' ? '`events.drain()` (Node package)' : '`for await (… of events.iterate())` (Node package)';
-    default: return '`events.subscribe(cb)` (Node package)';
+    case 'node-subscribe': return '`events.subscribe(cb)` (Node package)';
+    case 'python': return mode === 'burst' ? '`events.drain()` (Python package)' : '`events.poll(cb, 0.1)` (Python package)';
+    case 'go': return '`Events.Consume(ctx, fn)` (Go package)';
+    case 'rust': return mode === 'burst' ? '`events.drain(f)` (Rust crate)' : '`events.poll(100 ms, f)` (Rust crate)';
+    default: return '`ringbuf.Reader.ReadInto` (cilium/ebpf 0.9.1, Go)';
   }
 }
 
@@ -212,13 +300,15 @@ function modeRows(r) {
       const dl = Math.min(...s.delivered) === Math.max(...s.delivered) ? String(s.delivered[0]) : `${Math.min(...s.delivered)}–${Math.max(...s.delivered)}`;
       return [label(c, r.mode),
         dl, String(s.lost), `${f1(s.cpuNsPerEvent)} ns`, `${f1(s.cpuNsMin)} – ${f1(s.cpuNsMax)} ns`, c === 'libbpf' ? '1' : times(r.ratios[c].ratio),
-        `${f1(s.userMs)} / ${f1(s.sysMs)} ms`, `${f1(s.wallMs)} ms`, mevs(s.eventsPerSec), String(s.sleeps), String(s.reads)];
+        `${f1(s.userMs)} / ${f1(s.sysMs)} ms`, `${f1(s.wallMs)} ms`, mevs(s.eventsPerSec), String(s.sleeps), s.reads === null ? '—' : String(s.reads)];
     }),
   ];
 }
 
-const ratioName = (c, mode) => ({ coolbpf: 'coolbpf', node: mode === 'burst' ? 'Node `drain()`' : 'Node `iterate()`', 'node-subscribe': 'Node `subscribe()`' })[c];
-const TARGETS = { coolbpf: TARGET, node: NODE_TARGET };
+const ratioName = (c, mode) => ({
+  coolbpf: 'coolbpf', node: mode === 'burst' ? 'Node `drain()`' : 'Node `iterate()`', 'node-subscribe': 'Node `subscribe()`',
+  python: 'Python', go: 'Go', rust: 'Rust', 'go-cilium': 'cilium/ebpf (Go)',
+})[c];
 
 /** The verdict lines of a mode: every ratio against libbpf, and the targets (stream mode). */
 function verdicts(r, mode, { md }) {
@@ -233,6 +323,15 @@ function verdicts(r, mode, { md }) {
       : `  ${c} / libbpf: ratio of medians ${times(q.ratio)}, median of per-round ratios ${times(q.medianPairRatio)}` +
         (mode === 'stream' && t !== undefined ? `; target <= ${t.toFixed(1)}x: ${met ? 'met' : 'NOT met'}` : ''));
   }
+  const g = r.ratios.goCilium;
+  if (g) {
+    const met = g.ratio <= GO_PEER_TARGET;
+    lines.push(md
+      ? `- Go ÷ cilium/ebpf, ratio of medians of CPU per event: **${times(g.ratio)}**; median of per-round ratios ${times(g.medianPairRatio)}` +
+        (mode === 'stream' ? `; target ≤ ${GO_PEER_TARGET.toFixed(1)}×: **${met ? 'met' : 'not met'}**` : '')
+      : `  go / go-cilium: ratio of medians ${times(g.ratio)}, median of per-round ratios ${times(g.medianPairRatio)}` +
+        (mode === 'stream' ? `; target <= ${GO_PEER_TARGET.toFixed(1)}x: ${met ? 'met' : 'NOT met'}` : ''));
+  }
   return lines.join('\n');
 }
 
@@ -242,7 +341,9 @@ function markdown(res) {
   const parts = [`#### ${f.date.slice(0, 10)} — ${f.cpu}, ${f.cores} cores, Linux ${f.kernel}
 
 - Peer: libbpf's \`ring_buffer\` API, ${f.systemLibbpf}, through a \`${f.bpftool}\` skeleton of the same \`bpf.o\`; bpf.so has libbpf built from the source of ${f.runtimeLibbpf} inside${hasNode ? `
-- Node: the package \`coolbpf-gen build --lang node\` generated for the same \`bpf.o\` (its \`init()\` and typed \`maps.events\`, \`struct record\` decoded to \`{ seq: bigint, payload: Uint8Array }\`), Node ${f.node} with no flags; it spawns the producer (\`producer.c\`, the same loop) where the C consumers fork it` : ''}
+- Node: the package \`coolbpf-gen build --lang node\` generated for the same \`bpf.o\` (its \`init()\` and typed \`maps.events\`, \`struct record\` decoded to \`{ seq: bigint, payload: Uint8Array }\`), Node ${f.node} with no flags; it spawns the producer (\`producer.c\`, the same loop) where the C consumers fork it` : ''}${o.consumers.some((c) => ['python', 'go', 'rust'].includes(c)) ? `
+- Python, Go, Rust: the packages \`--lang python,go,rust\` generated for the same \`bpf.o\`, each used as its README shows (\`init()\` with \`producer_tgid\` in \`.rodata\`, the typed events of \`events\`: every record decoded into the language's \`struct record\` type); ${f.python ?? 'python3'} (the pip-installed package), ${f.go ?? 'go'} (\`go build\`), ${f.rustc ?? 'rustc'} (\`cargo build --release\`); each spawns the producer as Node does` : ''}${o.consumers.includes('go-cilium') ? `
+- Go's peer: cilium/ebpf ${f.cilium ?? '0.9.1'} (Debian's \`golang-github-cilium-ebpf-dev\`) loading the same \`bpf.o\` itself and reading with \`ringbuf.Reader.ReadInto\` and one reused \`Record\` (its documented loop; the consumer reads \`seq\` from the raw bytes, no decoding), built with the same Go` : ''}
 - ${o.events} records of 64 bytes per run, 16 MiB ring; ${o.rounds} measured run${o.rounds === 1 ? '' : 's'} of each consumer per mode after ${o.warmup} warmup${o.warmup === 1 ? '' : 's'}, alternating (${consumersOf(o, 'stream').join(', ')}, ${consumersOf(o, 'stream')[0]}, …), each run a fresh process; ${o.pin ? `consumer pinned to CPU ${o.pin.split(',')[0]}, producer to CPU ${o.pin.split(',')[1]}` : 'no CPU pinning'}
 - CPU time: \`getrusage(RUSAGE_SELF)\` of the consumer process (user + sys of all its threads${hasNode ? ', for Node \`process.resourceUsage()\`, so GC and V8\'s helper threads count' : ''}; the sum is the scheduler's precise run time, only the split between the two is sampled), from just before the producer starts to just after the last record; the producer is another process; "sleeps" are the consumer's voluntary context switches
 - Measured ${f.date}; ${f.cc}; Node ${f.node}`];
@@ -283,6 +384,20 @@ function text(res) {
 
 // --------------------------------------------------------------------- main
 
+/** The language toolchains' versions, for the report. */
+function languageFacts() {
+  const first = (cmd, args, env) => { try { return run(cmd, args, { env }).trim().split('\n')[0]; } catch { return undefined; } };
+  const py = join(REPO, 'bindings-python', '.venv', 'bin', 'python');
+  let cilium;
+  try { cilium = run('dpkg-query', ['-W', '-f=${Version}', 'golang-github-cilium-ebpf-dev']).trim(); } catch { /* not installed */ }
+  return {
+    python: existsSync(py) ? first(py, ['--version']) : undefined,
+    go: first('go', ['version'])?.replace(/^go version /, ''),
+    rustc: first('rustc', ['--version'], { PATH: CARGO_PATH }),
+    cilium,
+  };
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (o.from) {
@@ -295,10 +410,12 @@ async function main() {
   const log = (s) => process.stderr.write(`ringbuf: ${s}\n`);
   log('building (coolbpf-gen build --lang node, bpftool gen skeleton, cc)');
   let b;
-  try { b = build(); } catch (e) { die(e.message); }
+  try { b = build(o); } catch (e) { die(e.message); }
   if (o.batch * 72 > b.ringSize) die(`--batch ${o.batch} does not fit in the ${b.ringSize}-byte ring`);
+  for (const [c, why] of Object.entries(b.missing)) log(`leaving out ${c}: ${why}`);
+  o.consumers = o.consumers.filter((c) => !(c in b.missing));
 
-  const res = { facts: machineFacts(), options: o, target: TARGET, nodeTarget: NODE_TARGET };
+  const res = { facts: { ...machineFacts(), ...languageFacts() }, options: o, targets: TARGETS, goPeerTarget: GO_PEER_TARGET };
   try {
     for (const mode of o.mode === 'both' ? ['stream', 'burst'] : [o.mode]) {
       res[mode] = compare(await runMode(b, mode, o, log));

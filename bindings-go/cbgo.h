@@ -12,11 +12,9 @@
 #endif
 #include <dlfcn.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -200,46 +198,12 @@ static inline void cbgo_events_stats(const cbgo_lib *l, struct coolbpf_events *e
 { l->events_stats(e, records, lost); }
 static inline void cbgo_events_close(const cbgo_lib *l, struct coolbpf_events *e) { l->events_close(e); }
 
-// Reads without waiting; when nothing is there, waits until the reader's fd
-// or the wake fd is readable, or timeout_ms passes, then reads again. One cgo
-// call per batch whether or not it had to wait. r: bytes read (0: none by
-// the timeout, or woken), or a negative errno.
-static inline cbgo_ret cbgo_events_wait_read(const cbgo_lib *l, struct coolbpf_events *e, int wake_fd, void *buf, size_t n,
-				      int timeout_ms)
+// Reads without waiting (a reader waits in Go's poller, not here). r: bytes
+// read (0: none waiting), or a negative errno.
+static inline cbgo_ret cbgo_events_read(const cbgo_lib *l, struct coolbpf_events *e, void *buf, size_t n)
 {
-	int64_t r = l->events_read(e, buf, n, 0);
-	if (r != 0 || timeout_ms == 0)
-		return cbgo_result(l, r);
-	struct pollfd p[2] = {{.fd = l->events_fd(e), .events = POLLIN}, {.fd = wake_fd, .events = POLLIN}};
-	int pr = poll(p, wake_fd >= 0 ? 2 : 1, timeout_ms);
-	if (pr < 0) {
-		cbgo_ret out = {.r = errno == EINTR ? 0 : -errno, .errnum = errno, .msg = NULL};
-		if (out.r < 0)
-			out.msg = strdup("events: poll");
-		return out;
-	}
-	if (pr == 0 || (wake_fd >= 0 && (p[1].revents & POLLIN)))
-		return cbgo_result(l, 0);
 	return cbgo_result(l, l->events_read(e, buf, n, 0));
 }
 
-static inline int cbgo_eventfd(void)
-{
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	return fd < 0 ? -errno : fd;
-}
-static inline void cbgo_eventfd_signal(int fd)
-{
-	uint64_t one = 1;
-	ssize_t w = write(fd, &one, sizeof(one));
-	(void)w;
-}
-static inline void cbgo_eventfd_reset(int fd)
-{
-	uint64_t v;
-	ssize_t r = read(fd, &v, sizeof(v));
-	(void)r;
-}
-static inline void cbgo_close(int fd) { close(fd); }
 
 #endif

@@ -6,10 +6,12 @@ import "C"
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -31,8 +33,12 @@ type RawEvents struct {
 	o      *Object
 	name   string
 	e      *C.struct_coolbpf_events // nil once released
-	wakeFd C.int
 	closed atomic.Bool
+	// poller is a non-blocking duplicate of the reader's fd in Go's network
+	// poller: a read waits by parking its goroutine, as Go's own I/O does
+	// (no thread blocked in C), and a read deadline in the past wakes it.
+	poller *os.File
+	waitRC syscall.RawConn
 
 	mu       sync.Mutex // one read at a time; guards buf, pos, end
 	buf      []byte
@@ -62,26 +68,59 @@ func (o *Object) Events(name string, opts *EventsOptions) (*RawEvents, error) {
 	if err := o.require(needLoaded, "Events("+name+")"); err != nil {
 		return nil, err
 	}
-	fd := C.cbgo_eventfd()
-	if fd < 0 {
-		return nil, errnoError(syscall.Errno(-fd), "Events(%s): eventfd: %v", name, syscall.Errno(-fd))
-	}
 	var e *C.struct_coolbpf_events
 	if _, err := result(C.cbgo_events_open(o.lib.lib, o.c, o.cname(name), C.size_t(op.PerfPages), &e)); err != nil {
-		C.cbgo_close(fd)
 		return nil, err
 	}
-	r := &RawEvents{o: o, name: name, e: e, wakeFd: fd, buf: make([]byte, op.BatchBytes)}
+	poller, rc, err := newPoller(int(C.cbgo_events_fd(o.lib.lib, e)), name)
+	if err != nil {
+		C.cbgo_events_close(o.lib.lib, e)
+		return nil, err
+	}
+	r := &RawEvents{o: o, name: name, e: e, poller: poller, waitRC: rc, buf: make([]byte, op.BatchBytes)}
 	o.readers.Store(r, struct{}{})
 	return r, nil
+}
+
+// newPoller registers a non-blocking duplicate of fd (the reader's epoll
+// fd, which the bpf.so keeps) with Go's network poller.
+func newPoller(fd int, name string) (*os.File, syscall.RawConn, error) {
+	syscall.ForkLock.RLock()
+	dup, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	syscall.ForkLock.RUnlock()
+	if errno != 0 {
+		return nil, nil, errnoError(errno, "Events(%s): dup: %v", name, errno)
+	}
+	if err := syscall.SetNonblock(int(dup), true); err != nil {
+		syscall.Close(int(dup))
+		return nil, nil, errnoError(err.(syscall.Errno), "Events(%s): O_NONBLOCK: %v", name, err)
+	}
+	f := os.NewFile(dup, "coolbpf events "+name)
+	// a deadline is accepted only by a file in the poller
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		f.Close()
+		return nil, nil, errnoError(syscall.EINVAL, "Events(%s): the reader's fd cannot be polled: %v", name, err)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil, errnoError(syscall.EINVAL, "Events(%s): %v", name, err)
+	}
+	return f, rc, nil
 }
 
 // Name is the map's name.
 func (r *RawEvents) Name() string { return r.name }
 
-// wake interrupts a read waiting for records.
+// wake interrupts a read waiting for records, or the next one to wait
+// (until unwake).
 func (r *RawEvents) wake() {
-	C.cbgo_eventfd_signal(r.wakeFd)
+	_ = r.poller.SetReadDeadline(time.Unix(1, 0))
+}
+
+// unwake lets reads wait again.
+func (r *RawEvents) unwake() {
+	_ = r.poller.SetReadDeadline(time.Time{})
 }
 
 // release forgets the C reader (the object's destroy frees it); o.mu is held
@@ -91,7 +130,8 @@ func (r *RawEvents) release() {
 		return
 	}
 	r.e = nil
-	C.cbgo_close(r.wakeFd)
+	// a read parked in the poller is woken (it holds no lock while parked)
+	_ = r.poller.Close()
 }
 
 // Close closes the reader; a read waiting for records ends. Records not
@@ -161,17 +201,22 @@ func (r *RawEvents) fill(wait bool) (int, error) {
 			o.mu.RUnlock()
 			return 0, err
 		}
-		timeout := 0
-		if wait {
-			timeout = -1
-			if o.closing.Load() {
-				o.mu.RUnlock()
-				continue // Close is under way: wait for it, and say so
+		if wait && o.closing.Load() {
+			o.mu.RUnlock()
+			continue // Close is under way: wait for it, and say so
+		}
+		n, err := r.readLocked()
+		o.mu.RUnlock()
+		if err == nil && n == 0 && wait {
+			var woken, retry bool
+			n, err, woken, retry = r.waitRead()
+			if woken {
+				return 0, nil
+			}
+			if retry {
+				continue
 			}
 		}
-		n, err := result(C.cbgo_events_wait_read(o.lib.lib, r.e, r.wakeFd, unsafe.Pointer(&r.buf[0]), C.size_t(len(r.buf)), C.int(timeout)))
-		o.mu.RUnlock()
-		runtime.KeepAlive(r.buf)
 		if err != nil {
 			if err.Errno == syscall.ENOSPC && len(r.buf) < 1<<30 {
 				r.buf = make([]byte, 2*len(r.buf)) // a record larger than the batch
@@ -179,9 +224,43 @@ func (r *RawEvents) fill(wait bool) (int, error) {
 			}
 			return 0, err
 		}
-		r.pos, r.end = 0, int(n)
-		return int(n), nil
+		r.pos, r.end = 0, n
+		return n, nil
 	}
+}
+
+// readLocked is one read without waiting (o.mu held for reading).
+func (r *RawEvents) readLocked() (int, *Error) {
+	if err := r.usable("read"); err != nil {
+		return 0, err
+	}
+	n, err := result(C.cbgo_events_read(r.o.lib.lib, r.e, unsafe.Pointer(&r.buf[0]), C.size_t(len(r.buf))))
+	runtime.KeepAlive(r.buf)
+	return int(n), err
+}
+
+// waitRead parks in Go's poller until a read gets records or fails. The
+// reads happen inside the poller's loop, after it resets the fd's readiness,
+// so a wakeup between a read that found nothing and the wait is never lost.
+// woken: a wake or Close ended the wait. retry: o.mu was wanted by a writer
+// (Close, which also waits for this poller to let go): read again outside.
+func (r *RawEvents) waitRead() (n int, err *Error, woken, retry bool) {
+	o := r.o
+	perr := r.waitRC.Read(func(uintptr) bool {
+		if !o.mu.TryRLock() {
+			retry = true
+			return true
+		}
+		if o.closing.Load() {
+			o.mu.RUnlock()
+			retry = true
+			return true
+		}
+		n, err = r.readLocked()
+		o.mu.RUnlock()
+		return n > 0 || err != nil
+	})
+	return n, err, perr != nil && !retry && n == 0 && err == nil, retry
 }
 
 // watch makes ctx's cancellation wake a waiting read; release stops
@@ -209,8 +288,8 @@ func (r *RawEvents) watch(ctx context.Context) (release func()) {
 		close(stop)
 		<-ended
 		r.o.mu.RLock()
-		if r.e != nil {
-			C.cbgo_eventfd_reset(r.wakeFd)
+		if r.e != nil && !r.closed.Load() && !r.o.closing.Load() {
+			r.unwake()
 		}
 		r.o.mu.RUnlock()
 	}
@@ -419,6 +498,14 @@ func (e *Events[T]) Drain(max int) ([]Record[T], error) {
 			}
 			return nil, err
 		}
+	}
+	// records of the event type's size, the usual case: one allocation
+	guess := (r.end - r.pos) / (recordHeader + (e.c.Size+7)&^7)
+	if max > 0 && guess > max {
+		guess = max
+	}
+	if guess > 0 {
+		out = make([]Record[T], 0, guess)
 	}
 	for r.pos < r.end && (max <= 0 || len(out) < max) {
 		data, cpu, next := r.record()

@@ -150,6 +150,11 @@ class Codec(Generic[T]):
         """from_tuple as the fastest callable there is (for decoding many values)."""
         return self.from_tuple
 
+    def star_decoder(self) -> Callable[..., T] | None:
+        """A callable taking the unpacked items as arguments, when there is one that
+        is faster than tuple_decoder() (a struct whose items are its fields)."""
+        return None
+
     def encode(self, buf: WriteableBuffer, offset: int, value: T, name: str = "value") -> None:
         raise NotImplementedError
 
@@ -704,6 +709,10 @@ class StructCodec(Codec[S]):
         self._dec_fn: Callable[[Any, int], S] = g.ns["_dec"]
         self._enc_fn: Callable[[Any, int, Any, str], None] = g.ns["_enc"]
         self._check_fn: Callable[[Any, str], None] = g.ns["_check"]
+        # the unpacked items are the constructor's arguments as they are: the class
+        # itself decodes a tuple (one call a record, for itertools.starmap)
+        plain = not dec0 and args0 == ", ".join(f"t[{i}]" for i in range(len(order_fields)))
+        self._star: Callable[..., S] | None = cast(Callable[..., S], cls) if plain else None
 
     # -- decoding: a frame is a list of nodes over bytes [start, start + length) --
 
@@ -920,6 +929,9 @@ class StructCodec(Codec[S]):
 
     def tuple_decoder(self) -> Callable[[_Items], S]:
         return self._from0
+
+    def star_decoder(self) -> Callable[..., S] | None:
+        return self._star
 
     def decode(self, buf: ReadableBuffer, offset: int = 0) -> S:
         return self._dec_fn(buf, offset)

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from ctypes import byref, c_uint64
+from itertools import starmap
 from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, Iterator, NamedTuple, TypeVar
 
 from ._codec import Codec
@@ -201,6 +202,7 @@ class TypedEvents(Generic[T]):
         self._pending: deque[tuple[T, int]] = deque()
         self._lock = threading.Lock()
         self._decode1 = codec.tuple_decoder()
+        self._star = codec.star_decoder()
         self._records: dict[int, struct.Struct] = {}
         self._little = codec.order == "<" and struct.pack("=I", 1) == struct.pack("<I", 1)
 
@@ -212,26 +214,34 @@ class TypedEvents(Generic[T]):
 
     # ---- reading ----
 
-    def _fill(self) -> int:
-        """One non-blocking read into the pending records: how many came; -1 when the
-        reader is closed or the object destroyed."""
+    def _take(self) -> tuple[list[T], list[int]] | None:
+        """One non-blocking read, decoded: the events and their CPUs (empty when none
+        waited); None when the reader is closed or the object destroyed."""
         with self._lock:
             while True:
                 try:
                     n = self.raw.read(self._buf)
                 except CoolbpfError as e:
                     if e.code == "EDESTROYED" or (e.code == "ESTATE" and self.raw.closed):
-                        return -1
+                        return None
                     if e.errno == _ENOSPC and len(self._buf) < _MAX_BATCH:
                         self._alloc(len(self._buf) * 2)
                         continue
                     raise
                 break
             if n == 0:
-                return 0
-            before = len(self._pending)
-            self._decode(n)
-            return len(self._pending) - before
+                return [], []
+            return self._decode(n)
+
+    def _fill(self) -> int:
+        """One non-blocking read into the pending records: how many came; -1 when the
+        reader is closed or the object destroyed."""
+        got = self._take()
+        if got is None:
+            return -1
+        evs, cpus = got
+        self._pending.extend(zip(evs, cpus))
+        return len(evs)
 
     def _record_struct(self, size: int) -> struct.Struct:
         s = self._records.get(size)
@@ -240,11 +250,13 @@ class TypedEvents(Generic[T]):
             s = self._records[size] = struct.Struct(f"<8x{self.codec.fmt}{pad}x")
         return s
 
-    def _decode(self, n: int) -> None:
+    def _decode(self, n: int) -> tuple[list[T], list[int]]:
+        """The n bytes of records in the buffer, decoded: events and their CPUs. A
+        record shorter than the event type is skipped and raises EMISMATCH after the
+        others are kept as pending."""
         mv = self._mv
         u32 = self._u32
         codec = self.codec
-        pend = self._pending
         size0 = u32[0]
         stride = 8 + ((size0 + 7) & ~7)
         if self._little and size0 >= codec.size and n % stride == 0:
@@ -252,30 +264,42 @@ class TypedEvents(Generic[T]):
             step = stride // 4
             words = u32[: n // 4]
             if words[0::step].tolist().count(size0) == count:
-                evs = map(self._decode1, self._record_struct(size0).iter_unpack(mv[:n]))
-                cpus: Iterator[int] | list[int] = words[1::step].tolist()
-                pend.extend(zip(evs, cpus))
-                return
+                items = self._record_struct(size0).iter_unpack(mv[:n])
+                star = self._star
+                evs = list(starmap(star, items)) if star is not None else list(map(self._decode1, items))
+                return evs, words[1::step].tolist()
         off = 0
         short: str | None = None
         decode = codec.decode
+        out: list[T] = []
+        cpus: list[int] = []
         while off < n:
             size, cpu = _HDR.unpack_from(mv, off)
             if size < codec.size:
                 short = short or f"events '{self.map}': a record of {size} bytes is shorter than {codec.c} ({codec.size} bytes); skipped"
             else:
-                pend.append((decode(mv, off + 8), cpu))
+                out.append(decode(mv, off + 8))
+                cpus.append(cpu)
             off += 8 + ((size + 7) & ~7)
         if short:
+            self._pending.extend(zip(out, cpus))
             raise CoolbpfError(short, "EMISMATCH")
+        return out, cpus
 
     # ---- consumers ----
 
     def drain(self, max: int | None = None) -> list[T]:
         """Events available now, without waiting: what an earlier read left, else one
         non-blocking read (at most `max`)."""
-        if not self._pending and self._fill() < 0:
-            raise CoolbpfError(f"events '{self.map}': the reader is closed", "ESTATE")
+        if not self._pending:
+            got = self._take()
+            if got is None:
+                raise CoolbpfError(f"events '{self.map}': the reader is closed", "ESTATE")
+            evs, cpus = got
+            if max is None or len(evs) <= max:
+                return evs
+            self._pending.extend(zip(evs[max:], cpus[max:]))
+            return evs[:max]
         out: list[T] = []
         p = self._pending
         while p and (max is None or len(out) < max):
@@ -286,19 +310,34 @@ class TypedEvents(Generic[T]):
         """Waits up to `timeout` seconds (None: forever) for events, then calls
         ``callback(event, cpu)`` for every event available; returns how many. 0 on
         timeout or when the reader is closed."""
-        if not self._pending and self._fill() == 0:
-            if not self.raw.wait(timeout):
-                return 0
-            self._fill()
         count = 0
         p = self._pending
-        while True:
-            while p:
-                ev, cpu = p.popleft()
-                callback(ev, cpu)
-                count += 1
-            if self._fill() <= 0:
-                return count
+        while p:
+            ev, cpu = p.popleft()
+            callback(ev, cpu)
+            count += 1
+        got = self._take()
+        if not count and got is not None and not got[0]:
+            if not self.raw.wait(timeout):
+                return 0
+            got = self._take()
+        # straight from the decoded batch (no pending queue): what a raising
+        # callback did not get stays pending
+        while got:
+            evs, cpus = got
+            if not evs:
+                break
+            done = 0
+            try:
+                for ev, cpu in zip(evs, cpus):
+                    done += 1
+                    callback(ev, cpu)
+            except BaseException:
+                p.extend(zip(evs[done:], cpus[done:]))
+                raise
+            count += done
+            got = self._take()
+        return count
 
     def iter(self, timeout: float | None = None) -> EventIterator[T]:
         """A blocking iterator (see the class); ``stop()`` ends it from anywhere."""
