@@ -56,9 +56,11 @@ fi
 # Go: Debian's golang-go (1.19) builds the Go wrappers, the Go runtime's tests
 # and the Go conformance column; the standard library only, so no module is
 # fetched (the tests run with GOPROXY=off).
-if ! command -v go >/dev/null 2>&1; then
-  say "installing golang-go"
-  { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go; } >/dev/null 2>&1 \
+# cilium/ebpf (Debian's source package of it) is only the ring buffer
+# benchmark's peer for Go.
+if ! command -v go >/dev/null 2>&1 || [ ! -d /usr/share/gocode/src/github.com/cilium/ebpf ]; then
+  say "installing golang-go golang-github-cilium-ebpf-dev"
+  { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go golang-github-cilium-ebpf-dev; } >/dev/null 2>&1 \
     || say "could not install golang-go (the Go tests will skip)"
 fi
 
