@@ -19,7 +19,7 @@ commands:
       --event M=T     event type of ring buffer / perf event array map M
       --base FILE     base BTF of a split (module) BTF file; default /sys/kernel/btf/vmlinux
 
-  build PROG.bpf.c --out DIR [--btf FILE] [-I DIR]... [--cflags "..."] [--lang LIST]
+  build PROG.bpf.c --out DIR [--btf FILE] [-I DIR]... [--cflags "..."] [--lang LIST] [--min-btf]
       compile a BPF C program with CO-RE into DIR/bpf.o, and link DIR/bpf.so
       (the object embedded in the C runtime) with DIR/include/coolbpf.h
       --out DIR       output directory, created if missing; nothing is written on failure
@@ -28,9 +28,14 @@ commands:
       -I DIR          add an include directory (repeatable)
       --cflags "..."  more clang flags, split into words like a shell does
       --lang LIST     wrappers to generate: node,python,go,rust or none (default none)
+      --min-btf       also write DIR/min.btf, the part of the --btf kernel BTF the
+                      object's CO-RE relocations need (bpftool gen min_core_btf),
+                      and embed it in bpf.so: used where /sys/kernel/btf/vmlinux
+                      is absent
 
-  gen PROG.bpf.o --out DIR [--lang LIST]
-      the same outputs from an object compiled elsewhere
+  gen PROG.bpf.o --out DIR [--lang LIST] [--min-btf [--btf FILE]]
+      the same outputs from an object compiled elsewhere; --min-btf cuts the
+      minimal BTF from --btf FILE (default /sys/kernel/btf/vmlinux)
 
   check PROG.bpf.o [--btf FILE]... [--json]
       whether every CO-RE relocation of every program resolves on each kernel
