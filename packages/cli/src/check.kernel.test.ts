@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readBtfFile, type Struct } from '@coolbpf/reader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // `coolbpf-gen check` against real kernels: fixtures/check/*.bpf.c touch
@@ -71,7 +72,7 @@ function load(object: string, name: string): Loaded {
     const r = spawnSync('bpftool', ['-d', 'prog', 'loadall', object, pins], { encoding: 'utf8', maxBuffer: 1 << 26 });
     const log = r.stdout + r.stderr;
     const patched = new Map<number, number | 'poison'>();
-    for (const m of log.matchAll(/relo #\d+: patched insn #(\d+) \([^)]*\) (?:imm|off) -?\d+ -> (-?\d+)/g)) patched.set(Number(m[1]), Number(m[2]));
+    for (const m of log.matchAll(/relo #\d+: patched insn #(\d+) \([^)]*\) (?:imm64|imm|off) -?\d+ -> (-?\d+)/g)) patched.set(Number(m[1]), Number(m[2]));
     for (const m of log.matchAll(/relo #\d+: substituting insn #(\d+) w\/ invalid insn/g)) patched.set(Number(m[1]), 'poison');
     return { ok: r.status === 0, patched, log };
   } finally {
@@ -144,6 +145,24 @@ describe.skipIf(skip !== undefined)('check against real kernels', () => {
     // unpinned programs are freed after an RCU grace period
     for (let i = 0; i < 30 && ours().length; i++) await new Promise((r) => setTimeout(r, 100));
     expect(ours()).toEqual([]);
+  });
+
+  it('every relocation kind in common.bpf.c, with the values the 6.1 BTF gives', () => {
+    const { report } = checkJson(join(dir, 'common', 'bpf.o'), existsSync(debian61) ? [VMLINUX, debian61] : [VMLINUX]);
+    expect(new Set(report.relocations.map((r) => r.kind))).toEqual(new Set([
+      'field_byte_offset', 'field_byte_size', 'field_lshift_u64', 'field_rshift_u64', 'field_signed',
+      'type_exists', 'type_size', 'type_matches', 'type_id_target', 'enumval_exists', 'enumval_value',
+    ]));
+    if (!existsSync(debian61)) return;
+    const k61 = readBtfFile(readFileSync(debian61));
+    const task = k61.find('task_struct', 'struct') as Struct;
+    const at = (kind: string, access: string) => report.relocations.find((r) => r.kind === kind && r.access === access)!.kernels[1]!.value;
+    expect(at('type_size', 'struct task_struct')).toBe(task.size);
+    expect(at('type_id_target', 'struct task_struct')).toBe(k61.idOf(task));
+    expect(at('field_byte_offset', 'struct task_struct.tgid')).toBe(task.members.find((m) => m.name === 'tgid')!.bitOffset / 8);
+    const bit = task.members.find((m) => m.name === 'sched_reset_on_fork')!;
+    expect(at('field_byte_offset', 'struct task_struct.sched_reset_on_fork')).toBe(Math.floor(bit.bitOffset / 32) * 4);
+    expect(at('field_lshift_u64', 'struct task_struct.sched_reset_on_fork')).toBe(64 - (bit.bitOffset % 32 + 1));
   });
 
   it('the resolved offsets on the running kernel are the ones bpftool reads from its BTF', () => {
