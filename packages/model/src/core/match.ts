@@ -43,10 +43,10 @@ export function matchSpec(kind: CoreReloKind, local: Spec, cand: Type, access: s
       const lm = (la.type as Extract<Type, { kind: 'struct' | 'union' }>).members[la.idx]!;
       path += `.${la.name}`;
       if (!isComposite(t)) return no(`field '${path}': ${label(t)} is not a struct or union in the target`);
-      const found = findMember(t, la.name, 0);
-      if (!found) return no(`field '${path}' not found in ${label(t)}`);
-      if (!fieldsAreCompat(lm.type, found.member.type)) {
-        return no(`field '${path}' is ${label(skipModsAndTypedefs(found.member.type))} in the target, incompatible with ${label(skipModsAndTypedefs(lm.type))}`);
+      const found = findMember(t, la.name, (m) => fieldsAreCompat(lm.type, m.type), 0);
+      if (found === null) return no(`field '${path}' not found in ${label(t)}`);
+      if ('incompatible' in found) {
+        return no(`field '${path}' is ${label(skipModsAndTypedefs(found.incompatible.type))} in the target, incompatible with ${label(skipModsAndTypedefs(lm.type))}`);
       }
       accessors.push({ type: found.owner, idx: found.idx, name: la.name });
       bitOffset += found.bitOffset;
@@ -73,29 +73,40 @@ interface FoundMember {
   /** the struct or union that declares it (an anonymous one inside `t` when nested) */
   readonly owner: Extract<Type, { kind: 'struct' | 'union' }>;
   readonly idx: number;
-  readonly member: Extract<Type, { kind: 'struct' }>['members'][number];
+  readonly member: Member;
   /** from the start of the type searched first */
   readonly bitOffset: number;
 }
 
+type Member = Extract<Type, { kind: 'struct' }>['members'][number];
+
 /**
  * bpf_core_match_member: the member named `name` in `t`, or in an anonymous
  * struct or union member of it (depth first, in member order, as libbpf
- * searches). Names compare exactly: members have no flavors.
+ * searches). Names compare exactly: members have no flavors. A namesake of
+ * an incompatible type ends the search at its own level (libbpf's "found,
+ * but no match"); one inside an anonymous member lets the search go on
+ * with the next member.
  */
-function findMember(t: Extract<Type, { kind: 'struct' | 'union' }>, name: string, depth: number): FoundMember | null {
+function findMember(t: Extract<Type, { kind: 'struct' | 'union' }>, name: string, compat: (m: Member) => boolean, depth: number): FoundMember | { incompatible: Member } | null {
   if (depth > 32) return null;
   const members = t.members;
+  let incompatible: { incompatible: Member } | null = null;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
     if (!m.name) {
       const inner = skipModsAndTypedefs(m.type);
       if (!isComposite(inner)) continue;
-      const found = findMember(inner, name, depth + 1);
-      if (found) return { ...found, bitOffset: found.bitOffset + m.bitOffset };
+      const found = findMember(inner, name, compat, depth + 1);
+      if (found === null) continue;
+      if ('incompatible' in found) {
+        incompatible ??= found;
+        continue;
+      }
+      return { ...found, bitOffset: found.bitOffset + m.bitOffset };
     } else if (m.name === name) {
-      return { owner: t, idx: i, member: m, bitOffset: m.bitOffset };
+      return compat(m) ? { owner: t, idx: i, member: m, bitOffset: m.bitOffset } : { incompatible: m };
     }
   }
-  return null;
+  return incompatible;
 }

@@ -87,6 +87,15 @@ describe('field relocations', () => {
     expect(resolve(localSock, '0:1', 'field_signed', kWide)).toMatchObject({ status: 'resolved', value: 1, localValue: 0 });
   });
 
+  it('an incompatible namesake inside an anonymous member does not end the search (libbpf order)', () => {
+    const anon = new Struct('', 8, [new Member('sk_mark', new Pointer(u32), 0)]);
+    const k2 = target(new Struct('sock', 24, [new Member('', anon, 0), new Member('sk_mark', u32, 128)]));
+    expect(resolve(localSock, '0:1', 'field_byte_offset', k2)).toMatchObject({ status: 'resolved', value: 16 });
+    // at the top level it does
+    const k3 = target(new Struct('sock', 24, [new Member('sk_mark', new Pointer(u32), 0), new Member('', new Struct('', 4, [new Member('sk_mark', u32, 0)]), 64)]));
+    expect(resolve(localSock, '0:1', 'field_byte_offset', k3)).toMatchObject({ status: 'unresolved', reason: "field 'struct sock.sk_mark' is unsigned int * in the target, incompatible with unsigned int" });
+  });
+
   it('a load cannot be resized from an unsigned to a signed field of another size', () => {
     const kWide = target(new Struct('sock', 8, [new Member('sk_mark', s64, 0)]));
     expect(resolve(localSock, '0:1', 'field_byte_offset', kWide, LDX & 7)).toMatchObject({ status: 'unresolved' });
