@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { fixturePath } from '@coolbpf/fixtures';
-import { ArrayType, encodeBtf, Int, Member, Pointer, Struct } from '@coolbpf/reader';
+import { ArrayType, Btf, encodeBtf, Int, Member, Pointer, Struct } from '@coolbpf/reader';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // `coolbpf-gen check` without a kernel: kernel BTF files are built here,
@@ -38,6 +38,8 @@ const task: Struct = new Struct('task_struct', 64, (): Member[] => [
 const sysEnter = new Struct('trace_event_raw_sys_enter', 72, [new Member('id', long, 0), new Member('args', new ArrayType(long, u32, 6), 128)]);
 const full = file('full.btf', encodeBtf([task, sysEnter]).bytes);
 const empty = file('empty.btf.gz', gzipSync(encodeBtf([u32]).bytes));
+const splitBase = Btf.decode(encodeBtf([u32]).bytes);
+const baseU32 = splitBase.find('unsigned int', 'int')!;
 
 interface Report {
   format: string;
@@ -103,6 +105,8 @@ describe('check', () => {
       [[events, '--btf', file('corrupt.btf', encodeBtf([u32]).bytes.slice(0, 30))], /^coolbpf-gen: corrupt\.btf: .+\n$/],
       [[events, '--btf', file('corrupt.btf.gz', gzipSync(Buffer.from('x')).subarray(0, 10))], /^coolbpf-gen: corrupt\.btf\.gz: gzip data is corrupt.*\n$/],
       [[events, '--btf', events], /^coolbpf-gen: .*events\.bpfel\.o: .+\n$/],
+      [[events, '--btf', file('module.btf', encodeBtf([new Struct('m', 4, [new Member('x', baseU32, 0)])], { base: splitBase }).bytes)],
+        /^coolbpf-gen: module\.btf: split BTF \(a kernel module's\); check needs a kernel's own BTF\n$/],
       [[], /^coolbpf-gen: check: expected one PROG\.bpf\.o, got 0\n$/],
       [[events, '--bogus'], /^coolbpf-gen: check: unknown option '--bogus'\n$/],
     ];

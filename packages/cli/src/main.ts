@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { homedir, endianness } from 'node:os';
-import { CoolbpfError, looksSplit, readBtfFile, type Btf } from '@coolbpf/reader';
+import { CoolbpfError, looksSplit, readBtfFile, ReadError, type Btf } from '@coolbpf/reader';
 import { parseArgs, parseEvents, UsageError } from './args.js';
 import type { BuildContext } from './build/context.js';
 import { ToolOutputError } from './build/errors.js';
@@ -74,7 +74,7 @@ function runCheck(argv: string[]): number {
   const bytes = readFile(o.object);
   const kernels = o.btfs.map((path) => withFile(path, () => {
     const raw = readFile(path);
-    if (looksSplit(raw)) throw new UsageError("split BTF (a kernel module's); check needs a kernel's own BTF");
+    if (looksSplit(raw)) throw new ReadError("split BTF (a kernel module's); check needs a kernel's own BTF");
     return { label: path, btf: readBtfFile(raw) };
   }));
   const r = withFile(o.object, () => check(bytes, o.object, kernels, o.json));
