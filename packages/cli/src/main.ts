@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { homedir, endianness } from 'node:os';
-import { CoolbpfError, looksSplit, readBtfFile, type Btf } from '@coolbpf/reader';
+import { CoolbpfError, looksSplit, readBtfFile, ReadError, type Btf } from '@coolbpf/reader';
 import { parseArgs, parseEvents, UsageError } from './args.js';
 import type { BuildContext } from './build/context.js';
 import { ToolOutputError } from './build/errors.js';
 import { build, parseBuildArgs } from './commands/build.js';
+import { check, parseCheckArgs } from './commands/check.js';
 import { gen, parseGenArgs } from './commands/gen.js';
 import { inspect } from './commands/inspect.js';
 import { readInputFile as readFile } from './files.js';
@@ -18,7 +19,7 @@ commands:
       --event M=T     event type of ring buffer / perf event array map M
       --base FILE     base BTF of a split (module) BTF file; default /sys/kernel/btf/vmlinux
 
-  build PROG.bpf.c --out DIR [--btf FILE] [-I DIR]... [--cflags "..."] [--lang LIST]
+  build PROG.bpf.c --out DIR [--btf FILE] [-I DIR]... [--cflags "..."] [--lang LIST] [--min-btf]
       compile a BPF C program with CO-RE into DIR/bpf.o, and link DIR/bpf.so
       (the object embedded in the C runtime) with DIR/include/coolbpf.h
       --out DIR       output directory, created if missing; nothing is written on failure
@@ -27,9 +28,21 @@ commands:
       -I DIR          add an include directory (repeatable)
       --cflags "..."  more clang flags, split into words like a shell does
       --lang LIST     wrappers to generate: node,python,go,rust or none (default none)
+      --min-btf       also write DIR/min.btf, the part of the --btf kernel BTF the
+                      object's CO-RE relocations need (bpftool gen min_core_btf),
+                      and embed it in bpf.so: used where /sys/kernel/btf/vmlinux
+                      is absent
 
-  gen PROG.bpf.o --out DIR [--lang LIST]
-      the same outputs from an object compiled elsewhere
+  gen PROG.bpf.o --out DIR [--lang LIST] [--min-btf [--btf FILE]]
+      the same outputs from an object compiled elsewhere; --min-btf cuts the
+      minimal BTF from --btf FILE (default /sys/kernel/btf/vmlinux)
+
+  check PROG.bpf.o [--btf FILE]... [--json]
+      whether every CO-RE relocation of every program resolves on each kernel
+      BTF (raw or .btf.gz; default /sys/kernel/btf/vmlinux), as libbpf would
+      resolve it: a programs x kernels table and one line per failure; exit
+      status 1 when something does not resolve
+      --json          every relocation with its resolved value on each kernel
 
 build and gen do nothing when DIR is up to date (same inputs, outputs intact).
 environment: CLANG, BPFTOOL, CC override the tools; vmlinux.h is cached in
@@ -54,6 +67,21 @@ function runInspect(argv: string[]): string | Uint8Array {
   const basePath = a.values.get('base')?.[0] ?? (withFile(file, () => looksSplit(bytes)) ? '/sys/kernel/btf/vmlinux' : undefined);
   if (basePath) base = withFile(basePath, () => readBtfFile(readFile(basePath)));
   return withFile(file, () => inspect(bytes, file, { json: a.flags.has('json'), events: parseEvents(a.values.get('event') ?? []), base }));
+}
+
+function runCheck(argv: string[]): number {
+  const o = parseCheckArgs(argv);
+  const bytes = readFile(o.object);
+  const kernels = o.btfs.map((path) => withFile(path, () => {
+    const raw = readFile(path);
+    if (looksSplit(raw)) throw new ReadError("split BTF (a kernel module's); check needs a kernel's own BTF");
+    return { label: path, btf: readBtfFile(raw) };
+  }));
+  const r = withFile(o.object, () => check(bytes, o.object, kernels, o.json));
+  write(r.text);
+  // with --json stdout stays JSON; the verdict still gets its line
+  if (o.json && !r.ok) process.stderr.write('coolbpf-gen: check: some CO-RE relocations do not resolve (see "ok" in the JSON)\n');
+  return r.ok ? 0 : 1;
 }
 
 /** Everything build and gen take from this process; progress and tool output go to stderr, stdout stays empty. */
@@ -84,6 +112,8 @@ function main(argv: string[]): number {
       case 'gen':
         gen(parseGenArgs(rest), buildContext());
         return 0;
+      case 'check':
+        return runCheck(rest);
       case undefined: case '-h': case '--help': case 'help':
         write(USAGE);
         return command === undefined ? 1 : 0;

@@ -7,3 +7,4 @@ export { MAP_TYPES, mapFlagNames } from './mapTypes.js';
 export { dataKind } from './globals.js';
 export { EVENT_ANNOTATION_PREFIX } from './events.js';
 export type * from './types.js';
+export * from './core/index.js';

@@ -18,6 +18,8 @@ export interface BuildKeyInputs {
   readonly wrappers: string;
   /** headers the source included, absolute, with their SHA-256 (null: gone) */
   readonly dependencies: readonly (readonly [string, string | null])[];
+  /** --min-btf: bpftool's version (it makes the embedded BTF, from the BTF above), or null without */
+  readonly minBtf: string | null;
 }
 
 export function buildKey(i: BuildKeyInputs): string {
@@ -34,6 +36,7 @@ export function buildKey(i: BuildKeyInputs): string {
     ['cc', i.ccVersion],
     ['runtime', i.runtimeFingerprint],
     ['wrappers', i.wrappers],
+    ['min btf', i.minBtf ?? 'none'],
     ...i.dependencies.map(([path, sha]) => [`dependency ${path}`, sha ?? 'missing'] as const),
   ]);
 }
@@ -48,6 +51,8 @@ export interface GenKeyInputs {
   readonly ccVersion: string;
   readonly runtimeFingerprint: string;
   readonly wrappers: string;
+  /** --min-btf: the kernel BTF's SHA-256 and bpftool's version, or null without */
+  readonly minBtf: { readonly btfSha256: string; readonly bpftool: string } | null;
 }
 
 export function genKey(i: GenKeyInputs): string {
@@ -61,5 +66,6 @@ export function genKey(i: GenKeyInputs): string {
     ['cc', i.ccVersion],
     ['runtime', i.runtimeFingerprint],
     ['wrappers', i.wrappers],
+    ['min btf', i.minBtf ? `${i.minBtf.btfSha256} ${i.minBtf.bpftool}` : 'none'],
   ]);
 }

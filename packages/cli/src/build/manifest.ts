@@ -13,6 +13,8 @@ export interface Manifest {
   readonly dependencies: readonly string[];
   /** output path relative to DIR → its SHA-256 */
   readonly outputs: Readonly<Record<string, string>>;
+  /** --min-btf: the kernel BTF the embedded minimal BTF was cut from (as given, and its SHA-256) */
+  readonly minBtf?: { readonly from: string; readonly sha256: string };
 }
 
 export const MANIFEST = '.coolbpf-build.json';

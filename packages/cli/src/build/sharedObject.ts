@@ -19,15 +19,17 @@ export interface SharedObjectInputs {
   readonly model: ObjectModel;
   readonly runtime: Runtime;
   readonly cc: Cc;
+  /** a minimal BTF file in scratch to embed (--min-btf), or null */
+  readonly minBtfFile: string | null;
 }
 
 /**
  * Makes `bpf.so` and `include/coolbpf.h` in `scratch`, which must already
- * hold `bpf.o`. cc runs inside scratch on relative names, so the outputs
+ * hold `bpf.o` (and the minimal BTF, if one is embedded). cc runs inside scratch on relative names, so the outputs
  * are the same whatever directory they are built in.
  */
 export function makeSharedObject(scratch: string, i: SharedObjectInputs): string[] {
-  writeFileSync(join(scratch, SHIM_C), shimSource({ version: i.version, from: i.from, model: i.model, name: i.name, objectFile: OBJECT_FILE }));
+  writeFileSync(join(scratch, SHIM_C), shimSource({ version: i.version, from: i.from, model: i.model, name: i.name, objectFile: OBJECT_FILE, minBtfFile: i.minBtfFile }));
   cc(i.cc, scratch, shimCompileArgv(scratch), 'compiling the generated shim failed');
   cc(i.cc, scratch, linkArgv(i.runtime), 'linking failed');
   mkdirSync(join(scratch, 'include'), { recursive: true });

@@ -10,6 +10,8 @@ export interface ShimInputs {
   readonly name: string;
   /** the object file next to the shim, as .incbin finds it from the compiler's cwd */
   readonly objectFile: string;
+  /** the minimal kernel BTF next to the shim (--min-btf), or null for none */
+  readonly minBtfFile: string | null;
 }
 
 /**
@@ -29,10 +31,13 @@ export function shimSource(i: ShimInputs): string {
     `.incbin ${JSON.stringify(i.objectFile)}`,
     ...symbol('coolbpf__object_end'),
     '.size coolbpf__object, coolbpf__object_end - coolbpf__object',
-    // empty until the minimal BTF is generated: both labels at one address
+    // the minimal BTF (--min-btf) the runtime falls back to without
+    // /sys/kernel/btf/vmlinux; without one both labels share an address
     '.balign 8',
     ...symbol('coolbpf__min_btf'),
+    ...(i.minBtfFile === null ? [] : [`.incbin ${JSON.stringify(i.minBtfFile)}`]),
     ...symbol('coolbpf__min_btf_end'),
+    '.size coolbpf__min_btf, coolbpf__min_btf_end - coolbpf__min_btf',
     '.popsection',
     // without this the linker would assume this file's code needs an executable stack
     '.pushsection .note.GNU-stack,"",@progbits',

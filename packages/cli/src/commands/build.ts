@@ -13,6 +13,7 @@ import { parseLanguages, type Language } from '../build/languages.js';
 import { OutputDir, previousManifest, upToDate } from '../build/outputs.js';
 import { cacheRoot } from '../build/paths.js';
 import { loadRuntime } from '../build/runtime.js';
+import { bpftoolVersion, makeMinBtf, MIN_BTF_FILE } from '../build/minBtf.js';
 import { makeSharedObject, OBJECT_FILE } from '../build/sharedObject.js';
 import { objectName } from '../build/shim.js';
 import { splitShellWords } from '../build/shellWords.js';
@@ -33,11 +34,13 @@ export interface BuildOptions {
   readonly cflags: readonly string[];
   readonly langSpec: string | undefined;
   readonly languages: readonly Language[];
+  /** embed the minimal BTF of `btf` the object needs, for kernels without /sys/kernel/btf/vmlinux */
+  readonly minBtf: boolean;
 }
 
 /** `build PROG.bpf.c --out DIR …` → options. Pure. */
 export function parseBuildArgs(argv: readonly string[]): BuildOptions {
-  const a = parseArgs(argv, { out: { value: true }, btf: { value: true }, I: { value: true, repeat: true, short: true }, cflags: { value: true }, lang: { value: true } }, 'build');
+  const a = parseArgs(argv, { out: { value: true }, btf: { value: true }, I: { value: true, repeat: true, short: true }, cflags: { value: true }, lang: { value: true }, 'min-btf': {} }, 'build');
   if (a.positional.length !== 1) throw new UsageError(`build: expected one PROG.bpf.c, got ${a.positional.length}`);
   const out = a.values.get('out')?.[0];
   if (!out) throw new UsageError('build: --out DIR is required');
@@ -52,6 +55,7 @@ export function parseBuildArgs(argv: readonly string[]): BuildOptions {
     cflags: cflags === undefined ? [] : splitShellWords(cflags, '--cflags'),
     langSpec,
     languages,
+    minBtf: a.flags.has('min-btf'),
   };
 }
 
@@ -72,6 +76,8 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
   const strip = findStrip(ctx);
   const btf = readKernelBtf(o.btf);
   const outDir = resolve(ctx.cwd, o.out);
+  const bpftool = o.minBtf ? findBpftool(ctx) : null;
+  const bpftoolVersionLine = bpftool ? bpftoolVersion(bpftool, ctx.cwd) : null;
 
   const argvFor = (scratch: string, vmlinuxDir: string): string[] => {
     const inputs: ClangInputs = {
@@ -110,6 +116,7 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
       runtimeFingerprint: runtime.fingerprint,
       wrappers,
       dependencies: dependencies.map((d) => [d, fileSha256(d)] as const),
+      minBtf: bpftoolVersionLine,
     });
 
   const previous = previousManifest(outDir);
@@ -120,12 +127,15 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
 
   const out = OutputDir.open(outDir, o.out);
   try {
-    const header = vmlinuxHeader(btf, cacheRoot(ctx.env, ctx.home), out.scratch, () => findBpftool(ctx));
-    ctx.progress(`[1/${o.languages.length ? 4 : 3}] vmlinux.h from ${btf.label}${header.cached ? ' (cached)' : ''}`);
+    const steps = 3 + (o.minBtf ? 1 : 0) + (o.languages.length ? 1 : 0);
+    let step = 0;
+    const progress = (what: string) => ctx.progress(`[${++step}/${steps}] ${what}`);
+    const header = vmlinuxHeader(btf, cacheRoot(ctx.env, ctx.home), out.scratch, () => bpftool ?? findBpftool(ctx));
+    progress(`vmlinux.h from ${btf.label}${header.cached ? ' (cached)' : ''}`);
     const vmlinuxDir = join(out.scratch, 'vmlinux');
     linkHeader(header.path, vmlinuxDir);
 
-    ctx.progress(`[2/${o.languages.length ? 4 : 3}] ${basename(clang.tool.path)} ${o.source} -> ${join(o.out, OBJECT_FILE)}`);
+    progress(`${basename(clang.tool.path)} ${o.source} -> ${join(o.out, OBJECT_FILE)}`);
     const r = runTool(clang.tool, argvFor(out.scratch, vmlinuxDir), { cwd: ctx.cwd });
     if (r.status !== 0) throw new ToolOutputError('compilation failed', [o.source], r.stderr);
     if (r.stderr) ctx.passthrough(r.stderr);
@@ -137,15 +147,22 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
     const model = within(o.source, () => describeObject(readObject(objectBytes), sha256Hex(objectBytes)));
     checkByteOrder(model.object.byteOrder, ctx.hostEndianness, ctx.arch, o.source);
 
-    const steps = o.languages.length ? 4 : 3;
-    ctx.progress(`[3/${steps}] bpf.so`);
+    if (bpftool) {
+      progress(`minimal BTF from ${btf.label}`);
+      makeMinBtf(bpftool, btf, out.scratch, OBJECT_FILE);
+    }
+    progress('bpf.so');
     const name = objectName(o.source);
-    const made = makeSharedObject(out.scratch, { version: VERSION, from: basename(o.source), name, model, runtime, cc });
-    if (o.languages.length) ctx.progress(`[4/4] wrappers: ${o.languages.join(', ')}`);
+    const minBtfFile = o.minBtf ? MIN_BTF_FILE : null;
+    const made = makeSharedObject(out.scratch, { version: VERSION, from: basename(o.source), name, model, runtime, cc, minBtfFile });
+    if (o.languages.length) progress(`wrappers: ${o.languages.join(', ')}`);
     const packages = writeWrappers(out.scratch, o.languages, { model, objectName: name, objectFile: basename(o.source), version: VERSION });
-    const files = [OBJECT_FILE, ...made, ...packages.flatMap((p) => p.files)];
-    out.commit(files, { generator: 'coolbpf-gen', version: VERSION, command: 'build', key: keyFor(dependencies), dependencies }, packages.map((p) => p.dir));
-    ctx.progress(`wrote ${[OBJECT_FILE, ...made, ...packages.map((p) => `${p.dir}/`)].map((f) => join(o.out, f)).join(', ')}`);
+    const files = [OBJECT_FILE, ...(minBtfFile ? [minBtfFile] : []), ...made, ...packages.flatMap((p) => p.files)];
+    out.commit(files, {
+      generator: 'coolbpf-gen', version: VERSION, command: 'build', key: keyFor(dependencies), dependencies,
+      ...(o.minBtf ? { minBtf: { from: btf.label, sha256: btf.sha256 } } : {}),
+    }, packages.map((p) => p.dir));
+    ctx.progress(`wrote ${[OBJECT_FILE, ...(minBtfFile ? [minBtfFile] : []), ...made, ...packages.map((p) => `${p.dir}/`)].map((f) => join(o.out, f)).join(', ')}`);
   } finally {
     out.close();
   }
