@@ -5,6 +5,9 @@ import { parseArgs, parseEvents, UsageError } from './args.js';
 import type { BuildContext } from './build/context.js';
 import { ToolOutputError } from './build/errors.js';
 import { build, parseBuildArgs } from './commands/build.js';
+import { btfCommand } from './commands/btf.js';
+import { parseServeArgs, serve } from './commands/serve.js';
+import { definesFromCflags, remoteBuild } from './remote/client.js';
 import { gen, parseGenArgs } from './commands/gen.js';
 import { inspect } from './commands/inspect.js';
 import { readInputFile as readFile } from './files.js';
@@ -69,20 +72,45 @@ function buildContext(): BuildContext {
   };
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  // build and gen report failures as `coolbpf-gen: error: …`, among their progress lines
-  const errorPrefix = command === 'build' || command === 'gen' ? 'error: ' : '';
+  // build, gen, serve and btf report failures as `coolbpf-gen: error: …`, among their progress lines
+  const errorPrefix = ['build', 'gen', 'serve', 'btf'].includes(command ?? '') ? 'error: ' : '';
   try {
     switch (command) {
       case 'inspect':
         write(runInspect(rest));
         return 0;
-      case 'build':
-        build(parseBuildArgs(rest), buildContext());
+      case 'build': {
+        const o = parseBuildArgs(rest);
+        const ctx = buildContext();
+        if (o.remote) {
+          await remoteBuild({ ...o, remote: { url: o.remote.url, token: o.remote.token ?? (ctx.env.COOLBPF_TOKEN || undefined) }, kernel: o.remote.kernel, defines: definesFromCflags(o.cflags) }, ctx);
+        } else build(o, ctx);
         return 0;
+      }
       case 'gen':
         gen(parseGenArgs(rest), buildContext());
+        return 0;
+      case 'serve': {
+        const ctx = buildContext();
+        const bs = await serve(parseServeArgs(rest, ctx), ctx);
+        // a bug in one request's handling is logged, not fatal: the server keeps serving
+        process.on('uncaughtException', (e) => ctx.progress(`internal error: ${e?.stack ?? String(e)}`));
+        await new Promise<void>((resolve) => {
+          const stop = (sig: string): void => {
+            ctx.progress(`${sig}: stopping`);
+            bs.server.close(() => resolve());
+            bs.server.closeIdleConnections();
+            setTimeout(() => bs.server.closeAllConnections(), 5000).unref();
+          };
+          process.once('SIGINT', () => stop('SIGINT'));
+          process.once('SIGTERM', () => stop('SIGTERM'));
+        });
+        return 0;
+      }
+      case 'btf':
+        write(await btfCommand(rest, buildContext()));
         return 0;
       case undefined: case '-h': case '--help': case 'help':
         write(USAGE);
@@ -112,4 +140,4 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw e;
 });
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));
