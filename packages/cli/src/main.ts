@@ -22,6 +22,7 @@ commands:
       --base FILE     base BTF of a split (module) BTF file; default /sys/kernel/btf/vmlinux
 
   build PROG.bpf.c --out DIR [--btf FILE] [-I DIR]... [--cflags "..."] [--lang LIST]
+        [--remote URL [--kernel REL] [--token T]]
       compile a BPF C program with CO-RE into DIR/bpf.o, and link DIR/bpf.so
       (the object embedded in the C runtime) with DIR/include/coolbpf.h
       --out DIR       output directory, created if missing; nothing is written on failure
@@ -30,11 +31,27 @@ commands:
       -I DIR          add an include directory (repeatable)
       --cflags "..."  more clang flags, split into words like a shell does
       --lang LIST     wrappers to generate: node,python,go,rust or none (default none)
+      --remote URL    build on a coolbpf-gen server instead (same DIR; no clang needed here)
+      --kernel REL    with --remote: the target kernel's release (default: uname -r)
+      --token T       with --remote: bearer token (default $COOLBPF_TOKEN); --cflags
+                      may then hold only -DNAME[=VALUE]
 
   gen PROG.bpf.o --out DIR [--lang LIST]
       the same outputs from an object compiled elsewhere
 
-build and gen do nothing when DIR is up to date (same inputs, outputs intact).
+  serve [--port 7655] [--host 127.0.0.1] [--store DIR] [--btf FILE[=RELEASE]]... [--token T]
+        [--jobs N] [--queue N] [--timeout S] [--memory MB]
+      the build server (as root: each compile runs as nobody in a sandbox); the BTF store
+      starts with this kernel's and the --btf files; default store $COOLBPF_CACHE/server,
+      jobs = cores, queue = 16 x jobs, timeout 120 s and memory 4096 MB per compile
+
+  btf add FILE [--release REL] [--arch A] [--store DIR | --remote URL]
+      store a kernel's BTF: raw, .btf.gz, or a vmlinux (its .BTF, or pahole -J of its DWARF)
+  btf list [--store DIR | --remote URL]
+  btf fetch REL --remote URL [--arch A] [--out FILE]
+      download a kernel's BTF from a server (default FILE: REL.btf)
+
+local builds and gen do nothing when DIR is up to date (same inputs, outputs intact).
 environment: CLANG, BPFTOOL, CC override the tools; vmlinux.h is cached in
 $COOLBPF_CACHE (default $XDG_CACHE_HOME/coolbpf, else ~/.cache/coolbpf).
 `;

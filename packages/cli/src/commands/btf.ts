@@ -1,7 +1,7 @@
-import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { isElf, readElf } from '@coolbpf/reader';
+import { isElf } from '@coolbpf/reader';
 import { BtfStore, checkArch, checkRelease, HttpError, type Arch, type BtfEntry } from '@coolbpf/server';
 import { parseArgs, UsageError } from '../args.js';
 import type { BuildContext } from '../build/context.js';
@@ -29,30 +29,27 @@ export function hostArch(ctx: BuildContext): Arch {
 }
 
 /**
- * Kernel BTF from a file: raw or gzipped BTF as it is; an ELF (vmlinux)
+ * Kernel BTF from a file: raw or gzipped BTF as it is; from an ELF (vmlinux)
  * its .BTF section, which pahole -J first makes from the DWARF of a kernel
- * built without BTF (on a copy: pahole writes into the file).
+ * built without BTF. Both tools work on a copy (pahole writes into the file).
  */
 export function btfFromFile(file: string, ctx: BuildContext): Uint8Array {
   const bytes = readInputFile(file);
   if (!isElf(bytes)) return bytes;
-  const section = (b: Uint8Array): Uint8Array | undefined => readElf(b).section('.BTF')?.data;
-  const own = section(bytes);
-  if (own) return own;
-  const pahole = findTool(ctx.env, { name: 'pahole', envVar: 'PAHOLE', candidates: ['pahole'], hint: 'install Debian\'s dwarves package (scripts/setup.sh does)' });
-  const dir = mkdtempSync(join(tmpdir(), 'coolbpf-pahole-'));
+  const hint = "install it (scripts/setup.sh does; pahole is Debian's dwarves package)";
+  const objcopy = findTool(ctx.env, { name: 'llvm-objcopy', envVar: 'LLVM_OBJCOPY', candidates: ['llvm-objcopy-16', 'llvm-objcopy'], hint });
+  const dir = mkdtempSync(join(tmpdir(), 'coolbpf-btf-'));
   try {
     const copy = join(dir, 'vmlinux');
-    try {
-      copyFileSync(file, copy);
-    } catch (e) {
-      throw new BuildError(`cannot copy for pahole: ${fsReason(e)}`, [file]);
-    }
+    const out = join(dir, 'btf');
+    writeFileSync(copy, bytes);
+    const dump = (): boolean => runTool(objcopy, ['--dump-section', `.BTF=${out}`, copy, join(dir, 'discard')], { cwd: dir }).status === 0;
+    if (dump()) return readInputFile(out, file);
+    const pahole = findTool(ctx.env, { name: 'pahole', envVar: 'PAHOLE', candidates: ['pahole'], hint });
     const r = runTool(pahole, ['-J', copy], { cwd: dir });
     if (r.status !== 0) throw new BuildError(`pahole -J failed (${failureReason(r)})`, [file]);
-    const made = section(readInputFile(copy));
-    if (!made) throw new BuildError('no .BTF after pahole -J (does the file have DWARF debug info?)', [file]);
-    return made;
+    if (!dump()) throw new BuildError('no .BTF after pahole -J (does the file have DWARF debug info?)', [file]);
+    return readInputFile(out, file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -70,12 +67,12 @@ function remoteOf(values: Map<string, string[]>, ctx: BuildContext): Remote | nu
   return url ? { url, token: values.get('token')?.[0] ?? ctx.env.COOLBPF_TOKEN } : null;
 }
 
-/** A store error (bad release, not BTF) as a one-line build error naming the file. */
-function storeCall<T>(label: string, fn: () => T): T {
+/** A store error (bad release, not BTF: its message names what) as a one-line build error. */
+function storeCall<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof HttpError) throw new BuildError(e.message, [label]);
+    if (e instanceof HttpError) throw new BuildError(e.message, []);
     throw e;
   }
 }
@@ -89,7 +86,7 @@ export async function btfCommand(argv: readonly string[], ctx: BuildContext): Pr
   const [sub, ...rest] = argv;
   const a = parseArgs(rest, { release: { value: true }, arch: { value: true }, store: { value: true }, remote: { value: true }, token: { value: true }, out: { value: true } }, `btf ${sub ?? ''}`.trim());
   const remote = remoteOf(a.values, ctx);
-  const arch = storeCall('--arch', () => checkArch(a.values.get('arch')?.[0] ?? hostArch(ctx)));
+  const arch = storeCall(() => checkArch(a.values.get('arch')?.[0] ?? hostArch(ctx)));
   const store = (): BtfStore => {
     if (remote) throw new UsageError(`btf ${sub}: give --store or --remote, not both`);
     return new BtfStore(storeDir(a.values.get('store')?.[0], ctx));
@@ -98,7 +95,7 @@ export async function btfCommand(argv: readonly string[], ctx: BuildContext): Pr
     case 'add': {
       if (a.positional.length !== 1) throw new UsageError(`btf add: expected one FILE, got ${a.positional.length}`);
       const file = a.positional[0]!;
-      const release = storeCall('--release', () => checkRelease(a.values.get('release')?.[0] ?? releaseFromName(file)));
+      const release = storeCall(() => checkRelease(a.values.get('release')?.[0] ?? releaseFromName(file)));
       const bytes = btfFromFile(file, ctx);
       let e: BtfEntry;
       if (remote) {
@@ -107,7 +104,7 @@ export async function btfCommand(argv: readonly string[], ctx: BuildContext): Pr
         e = (await res.json()) as BtfEntry;
       } else {
         const s = store();
-        e = storeCall(file, () => s.add(bytes, { release, arch, source: basename(file) }));
+        e = storeCall(() => s.add(bytes, { release, arch, source: basename(file) }));
       }
       ctx.progress(`stored BTF for ${e.release} (${e.arch}), ${e.size} bytes, sha256 ${e.sha256}`);
       return '';
@@ -122,7 +119,7 @@ export async function btfCommand(argv: readonly string[], ctx: BuildContext): Pr
     case 'fetch': {
       if (a.positional.length !== 1) throw new UsageError(`btf fetch: expected one RELEASE, got ${a.positional.length}`);
       if (!remote) throw new UsageError('btf fetch: --remote URL is required');
-      const release = storeCall('RELEASE', () => checkRelease(a.positional[0]));
+      const release = storeCall(() => checkRelease(a.positional[0]));
       const out = a.values.get('out')?.[0] ?? `${release}.btf`;
       const res = await request(remote, `/btf/${encodeURIComponent(release)}?arch=${arch}`);
       if (res.status !== 200) throw await serverError(res, remote);

@@ -282,3 +282,42 @@ describe.skipIf(missing.length > 0)('build server', () => {
     });
   });
 });
+
+describe.skipIf(missing.length > 0)('build server limits', () => {
+  let small: BuildServer | undefined;
+  let smallUrl = '';
+  beforeAll(async () => {
+    const ctx: BuildContext = {
+      cwd: dir,
+      env: process.env,
+      home: homedir(),
+      arch: process.arch,
+      hostEndianness: endianness(),
+      progress: () => {},
+      passthrough: () => {},
+    };
+    small = await serve({ host: '127.0.0.1', port: 0, store: join(dir, 'store-small'), btf: [], token: undefined, jobs: 1, queue: 4, timeout: 3, memoryMb: 1024 }, ctx);
+    smallUrl = `http://127.0.0.1:${(small.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    if (!small) return;
+    small.server.closeAllConnections();
+    await new Promise((r) => small!.server.close(r));
+  });
+
+  it('stops a compile that runs over its time or memory, and keeps serving', async () => {
+    // 2^26 tokens from 26 lines of macros: far more time and memory than the limits allow
+    const bomb = [...Array.from({ length: 27 }, (_, i) => (i === 0 ? '#define A0 1+' : `#define A${i} A${i - 1} A${i - 1}`)), 'int y = A26 1;'].join('\n');
+    const started = Date.now();
+    const r = await fetch(`${smallUrl}/compile`, { method: 'POST', body: JSON.stringify(req(`${bomb}\n`)) });
+    const body = (await r.json()) as { error: string; diagnostics: string };
+    expect([504, 422], JSON.stringify(body).slice(0, 300)).toContain(r.status);
+    if (r.status === 504) expect(body.error).toMatch(/over its limit of 3 s wall-clock or 3 s CPU/);
+    else expect(body.diagnostics).toMatch(/out of memory|Killed|LLVM ERROR|Allocation failed/i);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect((await fetch(`${smallUrl}/health`)).status).toBe(200);
+    const metrics = await (await fetch(`${smallUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^coolbpf_compiles_total\{result="(timeout|error)"\} 1$/m);
+    expect((await fetch(`${smallUrl}/compile`, { method: 'POST', body: JSON.stringify(req('int fine;\n')) })).status).toBe(200);
+  });
+});
