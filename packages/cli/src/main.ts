@@ -117,9 +117,7 @@ async function main(argv: string[]): Promise<number> {
         await new Promise<void>((resolve) => {
           const stop = (sig: string): void => {
             ctx.progress(`${sig}: stopping`);
-            bs.server.close(() => resolve());
-            bs.server.closeIdleConnections();
-            setTimeout(() => bs.server.closeAllConnections(), 5000).unref();
+            void bs.close(5000).then(resolve);
           };
           process.once('SIGINT', () => stop('SIGINT'));
           process.once('SIGTERM', () => stop('SIGTERM'));

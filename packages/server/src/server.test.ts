@@ -41,8 +41,7 @@ beforeEach(() => {
   fake = new FakeCompiler();
 });
 afterEach(async () => {
-  bs.server.closeAllConnections();
-  await new Promise((r) => bs.server.close(r));
+  await bs.close();
   rmSync(store, { recursive: true, force: true });
 });
 

@@ -33,6 +33,8 @@ export interface Compiler {
   readonly toolchain: string;
   readonly arches: readonly Arch[];
   compile(job: CompileJob): Promise<CompileOutcome>;
+  /** releases what it holds (worker threads) */
+  close?(): Promise<void>;
 }
 
 export interface ServerOptions {
@@ -57,6 +59,8 @@ export interface BuildServer {
   readonly metrics: Metrics;
   readonly store: BtfStore;
   readonly queue: CompileQueue;
+  /** stops listening, ends open connections after `graceMs`, closes the compiler */
+  close(graceMs?: number): Promise<void>;
 }
 
 const JSON_TYPE = 'application/json';
@@ -243,5 +247,13 @@ export function createBuildServer(o: ServerOptions): BuildServer {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
-  return { server, metrics, store, queue };
+  const close = async (graceMs = 0): Promise<void> => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(timer);
+    await o.compiler.close?.();
+  };
+  return { server, metrics, store, queue, close };
 }

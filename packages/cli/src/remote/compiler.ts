@@ -41,11 +41,12 @@ export function localCompiler(ctx: BuildContext, store: string, limits: SandboxL
     ['runtime', runtime.fingerprint],
     ['wrappers', wrapperFingerprint([...LANGUAGES])],
   ]);
-  const worker = workerPath();
+  const pool = new WorkerPool(workerPath());
 
   return {
     toolchain,
     arches: [arch],
+    close: () => pool.close(),
     compile(job: CompileJob): Promise<CompileOutcome> {
       const out = join(job.workDir, 'out');
       const languages = job.request.languages as Language[];
@@ -67,31 +68,7 @@ export function localCompiler(ctx: BuildContext, store: string, limits: SandboxL
         host,
         limits,
       };
-      return new Promise<WorkerResult>((resolve, reject) => {
-        const w = new Worker(worker, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
-        let settled = false;
-        // clang is limited by the sandbox; this also bounds strip, cc and the generators
-        const timer = setTimeout(() => {
-          settled = true;
-          void w.terminate();
-          resolve({ ok: false, kind: 'timeout', message: `compile stopped after ${limits.wallSeconds + 60} s`, output: '' });
-        }, (limits.wallSeconds + 60) * 1000);
-        w.once('message', (m: WorkerResult) => {
-          settled = true;
-          clearTimeout(timer);
-          resolve(m);
-        });
-        w.once('error', (e) => {
-          clearTimeout(timer);
-          if (!settled) reject(e);
-          settled = true;
-        });
-        w.once('exit', (code) => {
-          clearTimeout(timer);
-          if (!settled) reject(new Error(`compile worker exited with ${code}`));
-          settled = true;
-        });
-      }).then((r): CompileOutcome => {
+      return pool.run(data, (limits.wallSeconds + 60) * 1000).then((r): CompileOutcome => {
         if (!r.ok) {
           if (r.kind === 'internal') throw new Error(r.message);
           return { ok: false, result: r.kind, message: r.message, diagnostics: r.output };
@@ -100,6 +77,74 @@ export function localCompiler(ctx: BuildContext, store: string, limits: SandboxL
       });
     },
   };
+}
+
+/**
+ * Compile worker threads, kept between jobs. A job's worker is lent to it
+ * alone; one that fails, exits or runs over `timeoutMs` (clang is limited
+ * by the sandbox; this also bounds strip, cc and the generators) is
+ * terminated and not reused.
+ */
+class WorkerPool {
+  readonly #idle: Worker[] = [];
+  readonly #all = new Set<Worker>();
+
+  constructor(readonly path: string) {}
+
+  run(job: WorkerJob, timeoutMs: number): Promise<WorkerResult> {
+    const w = this.#idle.pop() ?? this.#spawn();
+    w.ref();
+    return new Promise<WorkerResult>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        w.off('message', onMessage);
+        w.off('error', onError);
+        w.off('exit', onExit);
+      };
+      const discard = (): void => {
+        this.#all.delete(w);
+        void w.terminate();
+      };
+      const onMessage = (m: WorkerResult): void => {
+        done();
+        w.unref();
+        this.#idle.push(w);
+        resolve(m);
+      };
+      const onError = (e: Error): void => {
+        done();
+        discard();
+        reject(e);
+      };
+      const onExit = (code: number): void => {
+        done();
+        this.#all.delete(w);
+        reject(new Error(`compile worker exited with ${code}`));
+      };
+      const timer = setTimeout(() => {
+        done();
+        discard();
+        resolve({ ok: false, kind: 'timeout', message: `compile stopped after ${timeoutMs / 1000} s`, output: '' });
+      }, timeoutMs);
+      w.on('message', onMessage);
+      w.on('error', onError);
+      w.on('exit', onExit);
+      w.postMessage(job);
+    });
+  }
+
+  #spawn(): Worker {
+    const w = new Worker(this.path, { resourceLimits: { maxOldGenerationSizeMb: 1024 } });
+    this.#all.add(w);
+    return w;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#all];
+    this.#all.clear();
+    this.#idle.length = 0;
+    await Promise.all(all.map((w) => w.terminate()));
+  }
 }
 
 /** The files a build's manifest lists, with their bytes and modes. */

@@ -59,10 +59,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (bs) {
-    bs.server.closeAllConnections();
-    await new Promise((r) => bs!.server.close(r));
-  }
+  await bs?.close();
   rmSync(dir, { recursive: true, force: true });
   rmSync(secretDir, { recursive: true, force: true });
 });
@@ -300,9 +297,7 @@ describe.skipIf(missing.length > 0)('build server limits', () => {
     smallUrl = `http://127.0.0.1:${(small.server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    if (!small) return;
-    small.server.closeAllConnections();
-    await new Promise((r) => small!.server.close(r));
+    await small?.close();
   });
 
   it('stops a compile that runs over its time or memory, and keeps serving', async () => {

@@ -1,10 +1,10 @@
 /**
  * One server compile in a worker thread: coolbpf-gen's own build (which is
  * synchronous, so it must not run on the server's event loop), with clang
- * sandboxed. Receives a WorkerJob as workerData, posts one WorkerResult.
+ * sandboxed. Each WorkerJob message is answered with one WorkerResult.
  */
 import { endianness } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { CoolbpfError } from '@coolbpf/reader';
 import { build, type BuildOptions } from '../commands/build.js';
 import { ToolOutputError } from '../build/errors.js';
@@ -51,4 +51,5 @@ function run(job: WorkerJob): WorkerResult {
   }
 }
 
-parentPort?.postMessage(run(workerData as WorkerJob));
+// one job per message; the thread stays for the next (module loading is paid once)
+parentPort?.on('message', (job: WorkerJob) => parentPort?.postMessage(run(job)));
