@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -81,7 +81,22 @@ export class BtfStore {
     return entry;
   }
 
+  #listed: { stamp: string; entries: BtfEntry[] } | null = null;
+
+  /** Every entry; re-read only when a directory changed (every add renames into one). */
   list(): BtfEntry[] {
+    const stamp = ARCHES.map((a) => {
+      try {
+        return String(statSync(this.#dir(a)).mtimeMs);
+      } catch {
+        return '-';
+      }
+    }).join(',');
+    if (this.#listed?.stamp !== stamp) this.#listed = { stamp, entries: this.#read() };
+    return [...this.#listed.entries];
+  }
+
+  #read(): BtfEntry[] {
     const out: BtfEntry[] = [];
     for (const arch of ARCHES) {
       let names: string[];

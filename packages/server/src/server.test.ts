@@ -72,9 +72,17 @@ describe('build server', () => {
     expect(again.headers.get('x-coolbpf-cache')).toBe('hit');
     expect(again.headers.get('x-coolbpf-key')).toBe(r.headers.get('x-coolbpf-key'));
     expect(fake.jobs).toHaveLength(1);
+    // a client that holds the outputs revalidates with the key
+    const etag = r.headers.get('etag')!;
+    expect(etag).toBe(`"${r.headers.get('x-coolbpf-key')}"`);
+    const same = await post(request('int a;', { headers: [{ path: 'inc/h.h', text: '#define A 1' }] }), { 'If-None-Match': etag });
+    expect(same.status).toBe(304);
+    expect((await same.arrayBuffer()).byteLength).toBe(0);
+    expect((await post(request('int b;'), { 'If-None-Match': etag })).status).toBe(200);
+    expect(fake.jobs).toHaveLength(2);
     // a different header is a different compile
     await post(request('int a;', { headers: [{ path: 'inc/h.h', text: '#define A 2' }] }));
-    expect(fake.jobs).toHaveLength(2);
+    expect(fake.jobs).toHaveLength(3);
   });
 
   it('shares one compile between identical concurrent requests', async () => {

@@ -102,7 +102,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /**
  * The build server's HTTP API (Node's http only):
- *   POST /compile            JSON CompileRequest → application/x-tar (see tar.ts), 422 with clang's diagnostics
+ *   POST /compile            JSON CompileRequest → application/x-tar (see tar.ts), 422 with clang's diagnostics;
+ *                            ETag is the cache key, and If-None-Match with it answers 304
  *   GET  /btf                stored BTFs as JSON
  *   POST /btf?release=R&arch=A   raw or gzipped BTF body → 201 and its entry
  *   GET  /btf/<release>[?arch=A] the raw BTF
@@ -174,7 +175,14 @@ export function createBuildServer(o: ServerOptions): BuildServer {
     if (!o.compiler.arches.includes(request.arch)) throw badRequest(`arch ${request.arch}: this server builds for ${o.compiler.arches.join(', ')} only`);
     const btf = store.find(request.target, request.arch);
     const key = requestKey(request, btf.sha256, o.compiler.toolchain);
-    const headers = (cache: string): Record<string, string> => ({ 'Content-Type': 'application/x-tar', 'X-Coolbpf-Key': key, 'X-Coolbpf-Cache': cache, 'X-Coolbpf-Btf': btf.sha256 });
+    const headers = (cache: string): Record<string, string> => ({ 'Content-Type': 'application/x-tar', 'X-Coolbpf-Key': key, 'X-Coolbpf-Cache': cache, 'X-Coolbpf-Btf': btf.sha256, ETag: `"${key}"` });
+    // the key names the outputs' content: a client holding them needs no bytes
+    if (req.headers['if-none-match'] === `"${key}"`) {
+      metrics.cacheHits++;
+      res.writeHead(304, headers('hit'));
+      res.end();
+      return;
+    }
     const cached = artifacts.get(key);
     if (cached) {
       metrics.cacheHits++;

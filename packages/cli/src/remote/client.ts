@@ -5,7 +5,7 @@ import { decodeTar, writeTree, type CompileRequest } from '@coolbpf/server';
 import type { BuildOptions } from '../commands/build.js';
 import type { BuildContext } from '../build/context.js';
 import { BuildError, ToolOutputError } from '../build/errors.js';
-import { OutputDir } from '../build/outputs.js';
+import { OutputDir, previousManifest, upToDate } from '../build/outputs.js';
 import { VERSION } from '../version.js';
 import { requestArch } from './arch.js';
 import { request, serverError, type Remote } from './http.js';
@@ -60,9 +60,13 @@ export async function remoteBuild(o: RemoteBuildOptions, ctx: BuildContext): Pro
     languages: o.languages,
   };
   ctx.progress(`[1/3] ${o.source} and ${sub.headers.length} local header${sub.headers.length === 1 ? '' : 's'} -> ${o.remote.url} (kernel ${kernel}, ${arch})`);
+  const outDir = resolve(ctx.cwd, o.out);
+  // outputs of an earlier build, intact: the server answers 304 if they are what it would send
+  const previous = previousManifest(outDir);
+  const held: Record<string, string> = previous && upToDate(outDir, previous, previous.key) ? { 'If-None-Match': `"${previous.key}"` } : {};
   let res: Response;
   for (let attempt = 1; ; attempt++) {
-    res = await request(o.remote, '/compile', { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+    res = await request(o.remote, '/compile', { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...held } });
     if (res.status !== 503 || attempt === MAX_TRIES) break;
     const wait = Math.min(Number(res.headers.get('retry-after')) || 5, 60);
     await res.arrayBuffer();
@@ -73,13 +77,17 @@ export async function remoteBuild(o: RemoteBuildOptions, ctx: BuildContext): Pro
     const j = (await res.json().catch(() => ({}))) as { error?: string; diagnostics?: string };
     throw new ToolOutputError(`${j.error ?? 'compilation failed'} (on ${o.remote.url})`, [o.source], j.diagnostics ?? '');
   }
+  if (res.status === 304) {
+    ctx.progress(`${o.out} is up to date`);
+    return;
+  }
   if (res.status !== 200) throw await serverError(res, o.remote);
   const key = res.headers.get('x-coolbpf-key') ?? '';
   const cache = res.headers.get('x-coolbpf-cache') ?? 'miss';
   const entries = decodeTar(new Uint8Array(await res.arrayBuffer()));
   ctx.progress(`[2/3] compiled on the server${cache === 'miss' ? '' : ` (${cache === 'hit' ? 'cached' : 'shared'})`}: ${entries.length} files`);
 
-  const out = OutputDir.open(resolve(ctx.cwd, o.out), o.out);
+  const out = OutputDir.open(outDir, o.out);
   try {
     writeTree(out.scratch, entries.map((e) => ({ path: e.path, bytes: e.bytes, mode: e.mode })));
     const dirs = o.languages.filter((l) => entries.some((e) => e.path.startsWith(`${l}/`)));

@@ -121,7 +121,12 @@ describe.skipIf(missing.length > 0)('build server', () => {
     expect(Object.keys(rm)).toEqual(Object.keys(lm));
     // the second time it comes from the cache
     const again = await cli(['build', 'examples/hello/hello.bpf.c', '--remote', url, '--out', remote, '--lang', 'node,python']);
-    expect(again.stderr).toContain('compiled on the server (cached)');
+    expect(again.stderr).toContain(`${remote} is up to date`);
+    // with an output gone, the server sends them again, from its cache
+    rmSync(join(remote, 'bpf.so'));
+    const refill = await cli(['build', 'examples/hello/hello.bpf.c', '--remote', url, '--out', remote, '--lang', 'node,python']);
+    expect(refill.stderr).toContain('compiled on the server (cached)');
+    expect(readFileSync(join(remote, 'bpf.so')).equals(readFileSync(join(local, 'bpf.so')))).toBe(true);
   });
 
   it('the returned bpf.so loads and delivers events on this kernel', async () => {
