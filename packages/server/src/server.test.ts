@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,8 @@ async function start(o: { token?: string; concurrency?: number; maxQueued?: numb
 
 beforeEach(() => {
   store = mkdtempSync(join(tmpdir(), 'coolbpf-server-'));
+  // a job directory a killed server left behind
+  mkdirSync(join(store, 'jobs', 'job-stale'), { recursive: true });
   fake = new FakeCompiler();
 });
 afterEach(async () => {
@@ -66,8 +68,9 @@ describe('build server', () => {
     const files = decodeTar(new Uint8Array(await r.arrayBuffer()));
     expect(files.map((f) => [f.path, Buffer.from(f.bytes).toString()])).toEqual([['bpf.o', 'obj:int a;']]);
     expect(fake.seen).toEqual(['int a;']);
-    // the job's directory is gone afterwards
+    // the job's directory is gone afterwards, and so is the stale one
     expect(existsSync(fake.jobs[0]!.workDir)).toBe(false);
+    expect(readdirSync(join(store, 'jobs'))).toEqual([]);
     const again = await post(request('int a;', { headers: [{ path: 'inc/h.h', text: '#define A 1' }] }));
     expect(again.headers.get('x-coolbpf-cache')).toBe('hit');
     expect(again.headers.get('x-coolbpf-key')).toBe(r.headers.get('x-coolbpf-key'));

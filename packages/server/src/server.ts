@@ -117,6 +117,8 @@ export function createBuildServer(o: ServerOptions): BuildServer {
   const queue = new CompileQueue(o.concurrency, o.maxQueued);
   const inFlight = new InFlight<{ archive: Buffer; key: string }>();
   const jobsDir = join(o.store, 'jobs');
+  // what a killed server left (one server per store)
+  rmSync(jobsDir, { recursive: true, force: true });
   mkdirSync(jobsDir, { recursive: true });
   // the sandboxed compiler (another uid) passes through it to its own job directory
   chmodSync(jobsDir, 0o711);
