@@ -3,7 +3,7 @@ export { checkRelativePath, writeTree, printable, type SubmittedFile } from './p
 export { parseCompileRequest, defineArgs, checkRelease, checkArch, ARCHES, LANGUAGES, type Arch, type CompileRequest, type SourceFile, type Target } from './request.js';
 export { requestKey } from './key.js';
 export { CompileQueue, InFlight } from './queue.js';
-export { encodeTar, decodeTar, type TarEntry } from './tar.js';
+export { encodeTar, decodeTar, WARNINGS_ENTRY, type TarEntry } from './tar.js';
 export { Metrics } from './metrics.js';
 export { BtfStore, rawKernelBtf, type BtfEntry } from './btfStore.js';
 export { ArtifactCache } from './artifacts.js';

@@ -20,7 +20,8 @@ class FakeCompiler implements Compiler {
     if (this.gate) await this.gate;
     if (job.request.source.text.includes('ERROR')) return { ok: false, result: 'error', message: 'compilation failed', diagnostics: 'p.bpf.c:1:1: error: nope\n' };
     if (job.request.source.text.includes('THROW')) throw new Error('compiler broke');
-    return { ok: true, files: [{ path: 'bpf.o', mode: 0o644, bytes: Buffer.from(`obj:${job.request.source.text}`) }] };
+    const warnings = job.request.source.text.includes('WARN') ? 'p.bpf.c:1:1: warning: careful\n' : '';
+    return { ok: true, files: [{ path: 'bpf.o', mode: 0o644, bytes: Buffer.from(`obj:${job.request.source.text}`) }], warnings };
   }
 }
 
@@ -86,6 +87,19 @@ describe('build server', () => {
     // a different header is a different compile
     await post(request('int a;', { headers: [{ path: 'inc/h.h', text: '#define A 2' }] }));
     expect(fake.jobs).toHaveLength(3);
+  });
+
+  it("carries clang's warnings in the archive, also from the cache; refuses an arch it does not build for", async () => {
+    await start();
+    for (const cache of ['miss', 'hit']) {
+      const r = await post(request('int WARN;'));
+      expect(r.headers.get('x-coolbpf-cache')).toBe(cache);
+      const files = decodeTar(new Uint8Array(await r.arrayBuffer()));
+      expect(files.map((f) => [f.path, Buffer.from(f.bytes).toString()])).toEqual([['bpf.o', 'obj:int WARN;'], ['coolbpf-clang-warnings.txt', 'p.bpf.c:1:1: warning: careful\n']]);
+    }
+    const arm = await post(request('int a;', { arch: 'arm64' }));
+    expect(arm.status).toBe(400);
+    expect((await json(arm)).error).toBe('arch arm64: this server builds for x86_64 only');
   });
 
   it('shares one compile between identical concurrent requests', async () => {

@@ -10,7 +10,7 @@ import { Metrics } from './metrics.js';
 import { writeTree } from './paths.js';
 import { CompileQueue, InFlight } from './queue.js';
 import { checkArch, checkRelease, parseCompileRequest, type Arch, type CompileRequest } from './request.js';
-import { encodeTar, type TarEntry } from './tar.js';
+import { encodeTar, WARNINGS_ENTRY, type TarEntry } from './tar.js';
 
 /** One compile, as the server hands it to the Compiler. */
 export interface CompileJob {
@@ -24,7 +24,7 @@ export interface CompileJob {
 }
 
 export type CompileOutcome =
-  | { readonly ok: true; readonly files: readonly TarEntry[] }
+  | { readonly ok: true; readonly files: readonly TarEntry[]; readonly warnings?: string }
   | { readonly ok: false; readonly result: 'error' | 'timeout'; readonly message: string; readonly diagnostics: string };
 
 /** What turns a submission into outputs; the CLI provides the real one (coolbpf-gen's build). */
@@ -156,7 +156,8 @@ export function createBuildServer(o: ServerOptions): BuildServer {
           const status = outcome.result === 'timeout' ? 504 : 422;
           throw new HttpError(status, outcome.message, { diagnostics: outcome.diagnostics });
         }
-        const archive = encodeTar(outcome.files);
+        const warnings = outcome.warnings ? [{ path: WARNINGS_ENTRY, mode: 0o644, bytes: Buffer.from(outcome.warnings, 'utf8') }] : [];
+        const archive = encodeTar([...outcome.files, ...warnings]);
         artifacts.put(key, archive);
         return { archive, key };
       } finally {

@@ -7,6 +7,12 @@ import { checkRelativePath } from './paths.js';
  * uid/gid/mtime 0 so equal inputs give equal bytes. Paths over 100
  * characters use the ustar prefix field.
  */
+/**
+ * The archive entry holding clang's warnings of a successful compile, when
+ * there were any: not an output, the client prints it as a local build would.
+ */
+export const WARNINGS_ENTRY = 'coolbpf-clang-warnings.txt';
+
 export interface TarEntry {
   readonly path: string;
   readonly mode: number;

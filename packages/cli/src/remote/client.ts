@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join, resolve } from 'node:path';
-import { decodeTar, writeTree, type CompileRequest } from '@coolbpf/server';
+import { decodeTar, writeTree, WARNINGS_ENTRY, type CompileRequest } from '@coolbpf/server';
 import type { BuildOptions } from '../commands/build.js';
 import type { BuildContext } from '../build/context.js';
 import { BuildError, ToolOutputError } from '../build/errors.js';
@@ -84,7 +84,10 @@ export async function remoteBuild(o: RemoteBuildOptions, ctx: BuildContext): Pro
   if (res.status !== 200) throw await serverError(res, o.remote);
   const key = res.headers.get('x-coolbpf-key') ?? '';
   const cache = res.headers.get('x-coolbpf-cache') ?? 'miss';
-  const entries = decodeTar(new Uint8Array(await res.arrayBuffer()));
+  const all = decodeTar(new Uint8Array(await res.arrayBuffer()));
+  const warnings = all.find((e) => e.path === WARNINGS_ENTRY);
+  if (warnings) ctx.passthrough(Buffer.from(warnings.bytes).toString('utf8'));
+  const entries = all.filter((e) => e !== warnings);
   ctx.progress(`[2/3] compiled on the server${cache === 'miss' ? '' : ` (${cache === 'hit' ? 'cached' : 'shared'})`}: ${entries.length} files`);
 
   const out = OutputDir.open(outDir, o.out);

@@ -73,7 +73,7 @@ export function localCompiler(ctx: BuildContext, store: string, limits: SandboxL
           if (r.kind === 'internal') throw new Error(r.message);
           return { ok: false, result: r.kind, message: r.message, diagnostics: r.output };
         }
-        return { ok: true, files: outputsOf(out) };
+        return { ok: true, files: outputsOf(out), warnings: r.warnings };
       });
     },
   };

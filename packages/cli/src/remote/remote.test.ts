@@ -179,6 +179,20 @@ describe.skipIf(missing.length > 0)('build server', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("prints clang's warnings of a successful remote build, like a local build", async () => {
+    const src = join(dir, 'warn');
+    mkdirSync(src);
+    writeFileSync(join(src, 'w.bpf.c'), '#include "vmlinux.h"\nint f(void) { int unused; return 0; }\n');
+    const local = await cli(['build', 'w.bpf.c', '--out', join(dir, 'warn-local')], {}, src);
+    const remote = await cli(['build', 'w.bpf.c', '--remote', url, '--out', join(dir, 'warn-remote')], {}, src);
+    expect(remote.status, remote.stderr).toBe(0);
+    const warning = (s: string): string => s.split('\n').filter((l) => !l.startsWith('coolbpf-gen: ')).join('\n');
+    expect(warning(remote.stderr)).toMatch(/^w\.bpf\.c:2:19: warning: unused variable 'unused' \[-Wunused-variable\]/);
+    expect(warning(remote.stderr)).toBe(warning(local.stderr));
+    expect(existsSync(join(dir, 'warn-remote', 'coolbpf-clang-warnings.txt'))).toBe(false);
+    expect(filesUnder(join(dir, 'warn-remote'))).toEqual(filesUnder(join(dir, 'warn-local')));
+  });
+
   it('one-line errors: unknown kernel, wrong token, no server', async () => {
     const out = join(dir, 'err-out');
     const k = await cli(['build', 'examples/hello/hello.bpf.c', '--remote', url, '--kernel', '4.19.0-nope', '--out', out]);

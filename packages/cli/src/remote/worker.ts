@@ -25,6 +25,11 @@ export type WorkerResult =
   | { readonly ok: true; readonly warnings: string }
   | { readonly ok: false; readonly kind: 'error' | 'timeout' | 'internal'; readonly message: string; readonly output: string };
 
+/** vmlinux.h is in the job's scratch directory: name it as vmlinux/vmlinux.h, not by the server's paths. */
+function withoutServerPaths(text: string, job: WorkerJob): string {
+  return text.split(`${job.options.out}/`).join('').replace(/\.coolbpf-tmp-[\w-]+\//g, '');
+}
+
 function run(job: WorkerJob): WorkerResult {
   let warnings = '';
   try {
@@ -38,14 +43,10 @@ function run(job: WorkerJob): WorkerResult {
       passthrough: (t) => (warnings += t),
       runClang: sandboxedClang(job.host, job.limits),
     });
-    return { ok: true, warnings };
+    return { ok: true, warnings: withoutServerPaths(warnings, job) };
   } catch (e) {
     if (e instanceof SandboxLimitError) return { ok: false, kind: 'timeout', message: e.message, output: '' };
-    // vmlinux.h is in the job's scratch directory: name it as vmlinux/vmlinux.h, not by the server's paths
-    if (e instanceof ToolOutputError) {
-      const output = e.output.split(`${job.options.out}/`).join('').replace(/\.coolbpf-tmp-[\w-]+\//g, '');
-      return { ok: false, kind: 'error', message: e.reason, output };
-    }
+    if (e instanceof ToolOutputError) return { ok: false, kind: 'error', message: e.reason, output: withoutServerPaths(e.output, job) };
     if (e instanceof CoolbpfError) return { ok: false, kind: 'error', message: e.message, output: '' };
     return { ok: false, kind: 'internal', message: (e as Error)?.stack ?? String(e), output: '' };
   }
