@@ -40,10 +40,11 @@ commands:
       the same outputs from an object compiled elsewhere
 
   serve [--port 7655] [--host 127.0.0.1] [--store DIR] [--btf FILE[=RELEASE]]... [--token T]
-        [--jobs N] [--queue N] [--timeout S] [--memory MB]
+        [--jobs N] [--queue N] [--timeout S] [--memory MB] [--cache-mb MB]
       the build server (as root: each compile runs as nobody in a sandbox); the BTF store
       starts with this kernel's and the --btf files; default store $COOLBPF_CACHE/server,
-      jobs = cores, queue = 16 x jobs, timeout 120 s and memory 4096 MB per compile
+      jobs = cores, queue = 16 x jobs, timeout 120 s and memory 4096 MB per compile,
+      4096 MB of cached archives
 
   btf add FILE [--release REL] [--arch A] [--store DIR | --remote URL]
       store a kernel's BTF: raw, .btf.gz, or a vmlinux (its .BTF, or pahole -J of its DWARF)

@@ -47,6 +47,8 @@ export interface ServerOptions {
   readonly maxQueued: number;
   readonly maxRequestBytes?: number;
   readonly maxBtfBytes?: number;
+  /** archives kept on disk, least recently used dropped first (default 4 GiB) */
+  readonly maxCacheBytes?: number;
   /** for GET /btf/<release> without ?arch= */
   readonly defaultArch: Arch;
   /** seconds; the socket idle limit is this plus a margin */
@@ -112,7 +114,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  */
 export function createBuildServer(o: ServerOptions): BuildServer {
   const store = new BtfStore(o.store);
-  const artifacts = new ArtifactCache(o.store);
+  const artifacts = new ArtifactCache(o.store, o.maxCacheBytes);
   const metrics = new Metrics();
   const queue = new CompileQueue(o.concurrency, o.maxQueued);
   const inFlight = new InFlight<{ archive: Buffer; key: string }>();

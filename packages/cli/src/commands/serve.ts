@@ -20,6 +20,7 @@ export interface ServeOptions {
   readonly queue: number;
   readonly timeout: number;
   readonly memoryMb: number;
+  readonly cacheMb: number;
 }
 
 function positiveInt(v: string | undefined, name: string, dflt: number, max: number): number {
@@ -30,7 +31,7 @@ function positiveInt(v: string | undefined, name: string, dflt: number, max: num
 }
 
 export function parseServeArgs(argv: readonly string[], ctx: BuildContext): ServeOptions {
-  const spec = { host: { value: true }, port: { value: true }, store: { value: true }, btf: { value: true, repeat: true }, token: { value: true }, jobs: { value: true }, queue: { value: true }, timeout: { value: true }, memory: { value: true } };
+  const spec = { host: { value: true }, port: { value: true }, store: { value: true }, btf: { value: true, repeat: true }, token: { value: true }, jobs: { value: true }, queue: { value: true }, timeout: { value: true }, memory: { value: true }, 'cache-mb': { value: true } };
   const a = parseArgs(argv, spec, 'serve');
   if (a.positional.length) throw new UsageError(`serve: unexpected argument '${a.positional[0]}'`);
   const v = (n: string): string | undefined => a.values.get(n)?.[0];
@@ -45,6 +46,7 @@ export function parseServeArgs(argv: readonly string[], ctx: BuildContext): Serv
     queue: positiveInt(v('queue'), 'queue', jobs * 16, 1 << 20),
     timeout: positiveInt(v('timeout'), 'timeout', 120, 3600) || 120,
     memoryMb: positiveInt(v('memory'), 'memory', 4096, 1 << 20) || 4096,
+    cacheMb: positiveInt(v('cache-mb'), 'cache-mb', 4096, 1 << 30),
   };
 }
 
@@ -75,6 +77,7 @@ export async function serve(o: ServeOptions, ctx: BuildContext): Promise<BuildSe
     maxQueued: o.queue,
     defaultArch: arch,
     compileTimeout: o.timeout,
+    maxCacheBytes: o.cacheMb * 2 ** 20,
     log: (line) => ctx.progress(line),
   });
   await new Promise<void>((resolve, reject) => {

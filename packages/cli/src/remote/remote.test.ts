@@ -54,7 +54,7 @@ beforeAll(async () => {
     progress: (l) => logs.push(l),
     passthrough: () => {},
   };
-  bs = await serve({ host: '127.0.0.1', port: 0, store: join(dir, 'store'), btf: [], token: TOKEN, jobs: 2, queue: 64, timeout: 60, memoryMb: 4096 }, ctx);
+  bs = await serve({ host: '127.0.0.1', port: 0, store: join(dir, 'store'), btf: [], token: TOKEN, jobs: 2, queue: 64, timeout: 60, memoryMb: 4096, cacheMb: 1024 }, ctx);
   url = `http://127.0.0.1:${(bs.server.address() as AddressInfo).port}`;
 });
 
@@ -312,7 +312,7 @@ describe.skipIf(missing.length > 0)('build server limits', () => {
       progress: () => {},
       passthrough: () => {},
     };
-    small = await serve({ host: '127.0.0.1', port: 0, store: join(dir, 'store-small'), btf: [], token: undefined, jobs: 1, queue: 4, timeout: 3, memoryMb: 1024 }, ctx);
+    small = await serve({ host: '127.0.0.1', port: 0, store: join(dir, 'store-small'), btf: [], token: undefined, jobs: 1, queue: 4, timeout: 3, memoryMb: 1024, cacheMb: 64 }, ctx);
     smallUrl = `http://127.0.0.1:${(small.server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
