@@ -312,11 +312,19 @@ describe.skipIf(missing.length > 0)('build server limits', () => {
       progress: () => {},
       passthrough: () => {},
     };
-    small = await serve({ host: '127.0.0.1', port: 0, store: join(dir, 'store-small'), btf: [], token: undefined, jobs: 1, queue: 4, timeout: 3, memoryMb: 1024, cacheMb: 64 }, ctx);
+    // seeded with --btf FILE=RELEASE as well as the running kernel
+    const btf = existsSync(sharedBtf) ? [`${sharedBtf}=6.1.0-seeded`] : [];
+    small = await serve({ host: '127.0.0.1', port: 0, store: join(dir, 'store-small'), btf, token: undefined, jobs: 1, queue: 4, timeout: 3, memoryMb: 1024, cacheMb: 64 }, ctx);
     smallUrl = `http://127.0.0.1:${(small.server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
     await small?.close();
+  });
+
+  it('is seeded with its own kernel and the --btf files', async () => {
+    const list = (await (await fetch(`${smallUrl}/btf`)).json()) as { release: string; source: string }[];
+    expect(list).toContainEqual(expect.objectContaining({ release: release(), source: '/sys/kernel/btf/vmlinux' }));
+    if (existsSync(sharedBtf)) expect(list).toContainEqual(expect.objectContaining({ release: '6.1.0-seeded', source: sharedBtf }));
   });
 
   it('stops a compile that runs over its time or memory, and keeps serving', async () => {
