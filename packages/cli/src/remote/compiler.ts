@@ -27,7 +27,7 @@ function workerPath(): string {
  * vmlinux.h cached under the store. Outputs are the files of the build's
  * manifest, i.e. exactly what a local build writes into DIR.
  */
-export function localCompiler(ctx: BuildContext, store: string, limits: SandboxLimits): Compiler {
+export function localCompiler(ctx: BuildContext, store: string, limits: SandboxLimits, maxOutputBytes = 64 * 2 ** 20): Compiler {
   const clang = findClang(ctx);
   const cc = findCc(ctx);
   const runtime = loadRuntime();
@@ -56,8 +56,9 @@ export function localCompiler(ctx: BuildContext, store: string, limits: SandboxL
           out,
           btf: job.btfPath,
           includeDirs: job.request.includeDirs,
-          // -nostdinc: no search directory but the ones build() names; defines are one argument each
-          cflags: ['-nostdinc', ...defineArgs(job.request.defines)],
+          // -nostdinc: no search directory but the ones build() names; no crash reproducers
+          // written anywhere; defines are one argument each
+          cflags: ['-nostdinc', '-fno-crash-diagnostics', ...defineArgs(job.request.defines)],
           langSpec: languages.join(','),
           languages,
         },
@@ -73,7 +74,9 @@ export function localCompiler(ctx: BuildContext, store: string, limits: SandboxL
           if (r.kind === 'internal') throw new Error(r.message);
           return { ok: false, result: r.kind, message: r.message, diagnostics: r.output };
         }
-        return { ok: true, files: outputsOf(out), warnings: r.warnings };
+        const files = outputsOf(out, maxOutputBytes);
+        if (!Array.isArray(files)) return { ok: false, result: 'error', message: files.tooLarge, diagnostics: '' };
+        return { ok: true, files, warnings: r.warnings };
       });
     },
   };
@@ -147,10 +150,12 @@ class WorkerPool {
   }
 }
 
-/** The files a build's manifest lists, with their bytes and modes. */
-function outputsOf(dir: string): TarEntry[] {
+/** The files a build's manifest lists, with their bytes and modes; too many bytes in all is the source's error. */
+function outputsOf(dir: string, maxBytes: number): TarEntry[] | { tooLarge: string } {
   const m = parseManifest(readFileSync(join(dir, MANIFEST), 'utf8'));
   if (!m) throw new Error('the build wrote no readable manifest');
+  const total = Object.keys(m.outputs).reduce((n, path) => n + statSync(join(dir, path)).size, 0);
+  if (total > maxBytes) return { tooLarge: `the outputs are ${total} bytes, over this server's limit of ${maxBytes}` };
   return Object.keys(m.outputs)
     .sort()
     .map((path) => {

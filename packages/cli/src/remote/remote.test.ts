@@ -287,6 +287,13 @@ describe.skipIf(missing.length > 0)('build server', () => {
       expect(readFileSync(canary, 'utf8')).toBe(`${secret}\n`);
     });
 
+    it('does not send outputs over its size limit', async () => {
+      // 80 MiB of .data: clang makes it, the server keeps it
+      const r = await compile(req('char big[80 << 20] = { 1 };\n'));
+      expect(r.status).toBe(422);
+      expect(JSON.parse(r.text).error).toMatch(/^the outputs are \d+ bytes, over this server's limit of 67108864$/);
+    });
+
     it('gets a 413 for an oversized request and a 400 for garbage, and keeps serving', async () => {
       expect((await compile(req(`int x;\n// ${'x'.repeat(9 << 20)}\n`))).status).toBe(413);
       expect((await compile('{"source": ')).status).toBe(400);
