@@ -30,8 +30,8 @@ let fake: FakeCompiler;
 let bs: BuildServer;
 let base: string;
 
-async function start(o: { token?: string; concurrency?: number; maxQueued?: number; maxRequestBytes?: number } = {}): Promise<void> {
-  bs = createBuildServer({ store, compiler: fake, defaultArch: 'x86_64', concurrency: o.concurrency ?? 2, maxQueued: o.maxQueued ?? 4, token: o.token, maxRequestBytes: o.maxRequestBytes });
+async function start(o: { token?: string; concurrency?: number; maxQueued?: number; maxRequestBytes?: number; timeouts?: { headers: number; request: number } } = {}): Promise<void> {
+  bs = createBuildServer({ store, compiler: fake, defaultArch: 'x86_64', concurrency: o.concurrency ?? 2, maxQueued: o.maxQueued ?? 4, token: o.token, maxRequestBytes: o.maxRequestBytes, timeouts: o.timeouts });
   await new Promise<void>((r) => bs.server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(bs.server.address() as AddressInfo).port}`;
   bs.store.add(smallBtf(), { release: '6.1.0-test', arch: 'x86_64', source: 'test' });
@@ -157,6 +157,44 @@ describe('build server', () => {
     const h = await fetch(`${base}/health`);
     expect(h.status).toBe(200);
     expect((await json(h)).ok).toBe(true);
+  });
+
+  it('survives a client that goes away while its compile runs, and still caches the result', async () => {
+    await start();
+    let open!: () => void;
+    fake.gate = new Promise((r) => (open = r));
+    const ac = new AbortController();
+    const stays = post(request('int stays;'));
+    const aborted = fetch(`${base}/compile`, { method: 'POST', body: JSON.stringify(request('int left;')), signal: ac.signal }).catch((e: unknown) => (e as Error).name);
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    expect(await aborted).toBe('AbortError');
+    open();
+    expect((await stays).status).toBe(200);
+    const again = await post(request('int left;'));
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-coolbpf-cache')).toBe('hit');
+  });
+
+  it('closes connections that send their headers or body too slowly', async () => {
+    await start({ timeouts: { headers: 300, request: 600 } });
+    const { connect } = await import('node:net');
+    const port = Number(new URL(base).port);
+    const answer = (send: (s: import('node:net').Socket) => void): Promise<string> =>
+      new Promise((resolve) => {
+        const s = connect(port, '127.0.0.1', () => send(s));
+        let got = '';
+        s.on('data', (c) => (got += c));
+        s.on('close', () => resolve(got));
+      });
+    const t0 = Date.now();
+    // headers never finished
+    expect(await answer((s) => s.write('POST /compile HTTP/1.1\r\nHost: x\r\n'))).toMatch(/^HTTP\/1.1 408/);
+    // headers done, body trickling
+    expect(await answer((s) => s.write('POST /compile HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{'))).toMatch(/^HTTP\/1.1 408|^$/);
+    expect(Date.now() - t0).toBeLessThan(6000);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^coolbpf_http_requests_total\{status="408"\} [12]$/m);
   });
 
   it('needs the bearer token for everything but /health', async () => {

@@ -54,6 +54,8 @@ export interface ServerOptions {
   /** seconds; the socket idle limit is this plus a margin */
   readonly compileTimeout?: number;
   readonly log?: (line: string) => void;
+  /** HTTP limits in ms: all headers within `headers` (15 s), the whole request within `request` (60 s), idle keep-alive `keepAlive` (5 s) */
+  readonly timeouts?: { readonly headers?: number; readonly request?: number; readonly keepAlive?: number };
 }
 
 export interface BuildServer {
@@ -235,7 +237,8 @@ export function createBuildServer(o: ServerOptions): BuildServer {
     }
   }
 
-  const server = createServer((req, res) => {
+  // how often slow requests are looked for: the header and request timeouts are checked this often
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     res.on('finish', () => metrics.answered(res.statusCode));
     handle(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) {
@@ -250,14 +253,17 @@ export function createBuildServer(o: ServerOptions): BuildServer {
       sendJson(res, 500, { error: `internal error: ${(e as Error)?.message ?? String(e)}` });
     });
   });
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 60_000;
-  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = o.timeouts?.headers ?? 15_000;
+  server.requestTimeout = o.timeouts?.request ?? 60_000;
+  server.keepAliveTimeout = o.timeouts?.keepAlive ?? 5_000;
   server.timeout = ((o.compileTimeout ?? 120) + 60) * 1000;
   server.maxHeadersCount = 64;
   server.maxConnections = 1024;
-  server.on('clientError', (_e, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  // what the parser or the timeouts refuse before a handler sees it
+  server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+    const status = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    metrics.answered(Number(status.slice(0, 3)));
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
   const close = async (graceMs = 0): Promise<void> => {
