@@ -197,6 +197,15 @@ describe('build server', () => {
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^coolbpf_http_requests_total\{status="408"\} [12]$/m);
   });
 
+  it('lets a compile run longer than the request timeout once the request is in', async () => {
+    await start({ timeouts: { headers: 300, request: 600 } });
+    let open!: () => void;
+    fake.gate = new Promise((r) => (open = r));
+    const slow = post(request('int slow;'));
+    setTimeout(open, 2500);
+    expect((await slow).status).toBe(200);
+  });
+
   it('needs the bearer token for everything but /health', async () => {
     await start({ token: 's3cret' });
     expect((await fetch(`${base}/health`)).status).toBe(200);
