@@ -321,7 +321,7 @@ describe.skipIf(missing.length > 0)('build server limits', () => {
     };
     // seeded with --btf FILE=RELEASE as well as the running kernel
     const btf = existsSync(sharedBtf) ? [`${sharedBtf}=6.1.0-seeded`] : [];
-    small = await serve({ host: '127.0.0.1', port: 0, store: join(dir, 'store-small'), btf, token: undefined, jobs: 1, queue: 4, timeout: 3, memoryMb: 1024, cacheMb: 64 }, ctx);
+    small = await serve({ host: '127.0.0.1', port: 0, store: join(dir, 'store-small'), btf, token: undefined, jobs: 1, queue: 0, timeout: 3, memoryMb: 1024, cacheMb: 64 }, ctx);
     smallUrl = `http://127.0.0.1:${(small.server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
@@ -334,9 +334,21 @@ describe.skipIf(missing.length > 0)('build server limits', () => {
     if (existsSync(sharedBtf)) expect(list).toContainEqual(expect.objectContaining({ release: '6.1.0-seeded', source: sharedBtf }));
   });
 
+  // 2^26 tokens from 26 lines of macros: far more time and memory than the limits allow
+  const bomb = [...Array.from({ length: 27 }, (_, i) => (i === 0 ? '#define A0 1+' : `#define A${i} A${i - 1} A${i - 1}`)), 'int y = A26 1;'].join('\n');
+
+  it('a client told 503 waits for Retry-After and tries again', async () => {
+    const busy = fetch(`${smallUrl}/compile`, { method: 'POST', body: JSON.stringify(req(`${bomb}\n// busy\n`)) });
+    await new Promise((r) => setTimeout(r, 300));
+    const out = join(dir, 'retried');
+    const r = await cli(['build', 'examples/hello/hello.bpf.c', '--remote', smallUrl, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('coolbpf-gen: server busy, retrying in 5 s (1/4)');
+    expect(existsSync(join(out, 'bpf.so'))).toBe(true);
+    expect((await busy).status).not.toBe(200);
+  });
+
   it('stops a compile that runs over its time or memory, and keeps serving', async () => {
-    // 2^26 tokens from 26 lines of macros: far more time and memory than the limits allow
-    const bomb = [...Array.from({ length: 27 }, (_, i) => (i === 0 ? '#define A0 1+' : `#define A${i} A${i - 1} A${i - 1}`)), 'int y = A26 1;'].join('\n');
     const started = Date.now();
     const r = await fetch(`${smallUrl}/compile`, { method: 'POST', body: JSON.stringify(req(`${bomb}\n`)) });
     const body = (await r.json()) as { error: string; diagnostics: string };
@@ -346,7 +358,7 @@ describe.skipIf(missing.length > 0)('build server limits', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
     expect((await fetch(`${smallUrl}/health`)).status).toBe(200);
     const metrics = await (await fetch(`${smallUrl}/metrics`)).text();
-    expect(metrics).toMatch(/^coolbpf_compiles_total\{result="(timeout|error)"\} 1$/m);
+    expect(metrics).toMatch(/^coolbpf_compiles_total\{result="(timeout|error)"\} [1-9]$/m);
     expect((await fetch(`${smallUrl}/compile`, { method: 'POST', body: JSON.stringify(req('int fine;\n')) })).status).toBe(200);
   });
 });
