@@ -9,6 +9,8 @@
 //      unique global), no client retries: how many 200 and 503, anything
 //      else, whether /health still answers, the server's peak RSS (VmHWM;
 //      the compiles' worker threads are in it, clang runs as children).
+//      The same downloads from a bare node:http server answering as many
+//      bytes (bench/server/bare.mjs) are the peer.
 //   3. overhead: one cold compile at a time, alternating with the same
 //      file compiled locally: plain clang (the argv a local build uses),
 //      clang in the server's sandbox alone (bwrap + setpriv + prlimit +
@@ -95,6 +97,35 @@ function startServer(store) {
   });
 }
 
+/** The same downloads from bench/server/bare.mjs: what node:http itself does with bodies of that size here. */
+async function bareServer(size, o, body) {
+  const child = spawn(process.execPath, [join(REPO, 'bench', 'server', 'bare.mjs'), String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise((resolve, reject) => {
+      child.stdout.once('data', (c) => resolve(Number(String(c).trim())));
+      child.once('exit', (code) => reject(new Error(`bare server exited ${code}`)));
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const agent = new Agent({ keepAlive: true, maxSockets: o.clients });
+    for (let i = 0; i < o.clients; i++) await post(url, agent, body);
+    const lat = [];
+    let errors = 0;
+    const t0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: o.clients }, async () => {
+      for (let i = 0; i < o.requests; i++) {
+        const r = await post(url, agent, body);
+        if (r.status !== 200 || r.bytes !== size) errors++;
+        lat.push(r.ms);
+      }
+    }));
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    agent.destroy();
+    return { ...summary(lat), errors, requestsPerSecond: lat.length / seconds };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 const peakRss = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const summary = (xs) => ({ n: xs.length, median: median(xs), p50: pct(xs, 50), p90: pct(xs, 90), p99: pct(xs, 99), max: Math.max(...xs), min: Math.min(...xs) });
 
@@ -143,6 +174,7 @@ async function main() {
     results.cached = { ...(await load({}, 200)), archiveBytes: warm.bytes };
     results.revalidated = await load({ 'If-None-Match': warm.etag }, 304);
     agent.destroy();
+    results.bare = await bareServer(warm.bytes, o, body);
 
     // 2. cold burst
     const burstAgent = new Agent({ keepAlive: false, maxSockets: Infinity });
@@ -220,10 +252,10 @@ function markdown(r) {
     '',
     mdTable([
       ['', 'requests', 'p50', 'p90', 'p99', 'max', 'errors', 'throughput'],
-      ...[['archive downloaded (200)', c], ['revalidated (If-None-Match → 304)', r.revalidated]].map(([name, x]) => [name, String(x.n), ms(x.p50), ms(x.p90), ms(x.p99), ms(x.max), String(x.errors), `${x.requestsPerSecond.toFixed(0)} req/s (${((x.requestsPerSecond * (x === c ? c.archiveBytes : 0)) / 1e6).toFixed(0)} MB/s)`]),
+      ...[['archive downloaded (200)', c, c.archiveBytes], ['revalidated (If-None-Match → 304)', r.revalidated, 0], ['peer: bare `node:http` answering the same number of bytes', r.bare, c.archiveBytes]].map(([name, x, bytes]) => [name, String(x.n), ms(x.p50), ms(x.p90), ms(x.p99), ms(x.max), String(x.errors), `${x.requestsPerSecond.toFixed(0)} req/s (${((x.requestsPerSecond * bytes) / 1e6).toFixed(0)} MB/s)`]),
     ]),
     '',
-    `- Downloads: p99 ${ms(c.p99)}, target ≤ ${TARGET_P99_MS} ms with zero errors: **${c.p99 <= TARGET_P99_MS && c.errors === 0 ? 'met' : 'not met'}**`,
+    `- Downloads: p99 ${ms(c.p99)}, target ≤ ${TARGET_P99_MS} ms with zero errors: **${c.p99 <= TARGET_P99_MS && c.errors === 0 ? 'met' : 'not met'}**; ratio of medians to the bare peer ${times(c.p50 / r.bare.p50)}, of throughputs ${times(c.requestsPerSecond / r.bare.requestsPerSecond)}`,
     `- Revalidations: p99 ${ms(r.revalidated.p99)}, target ≤ ${TARGET_P99_MS} ms with zero errors: **${r.revalidated.p99 <= TARGET_P99_MS && r.revalidated.errors === 0 ? 'met' : 'not met'}**`,
     '',
     `**Cold burst**: ${k.n} concurrent requests for ${k.n} distinct sources, no client retries: **${k.ok} compiled, ${k.busy} answered 503** (Retry-After), ${k.other.length ? `other: ${k.other.join(', ')}` : 'nothing else'}; all answered in ${k.seconds.toFixed(1)} s; /health afterwards: ${k.health}; server peak RSS ${k.serverPeakRssMb.toFixed(0)} MB (worker threads included, clang processes not).`,

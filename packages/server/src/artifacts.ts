@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, uti
 import { join } from 'node:path';
 
 const KEY = /^[0-9a-f]{64}$/;
+const TOUCH_EVERY_MS = 60_000;
 
 /**
  * Finished archives by cache key, `<root>/artifacts/<k[0:2]>/<k>.tar`,
@@ -15,6 +16,8 @@ export class ArtifactCache {
   #memoryUsed = 0;
   /** key → size, least recently used first */
   readonly #disk = new Map<string, number>();
+  /** when get() last set a file's mtime */
+  readonly #touched = new Map<string, number>();
   #diskUsed = 0;
 
   constructor(
@@ -74,6 +77,7 @@ export class ArtifactCache {
       if (this.#diskUsed <= this.diskBytes) break;
       rmSync(this.#path(k), { force: true });
       this.#disk.delete(k);
+      this.#touched.delete(k);
       this.#diskUsed -= size;
       const m = this.#memory.get(k);
       if (m) {
@@ -87,24 +91,28 @@ export class ArtifactCache {
     const size = this.#disk.get(key);
     if (size === undefined) return null;
     this.#track(key, size);
-    const now = new Date();
+    const now = Date.now();
     try {
-      utimesSync(this.#path(key), now, now);
+      // the mtime orders eviction after a restart: minutes are fine, a write per hit is not
+      if (now - (this.#touched.get(key) ?? 0) > TOUCH_EVERY_MS) {
+        utimesSync(this.#path(key), now / 1000, now / 1000);
+        this.#touched.set(key, now);
+      }
+      const m = this.#memory.get(key);
+      if (m) {
+        this.#memory.delete(key);
+        this.#memory.set(key, m);
+        return m;
+      }
+      const b = readFileSync(this.#path(key));
+      this.#remember(key, b);
+      return b;
     } catch {
       // gone behind our back: forget it
       this.#disk.delete(key);
       this.#diskUsed -= size;
       return null;
     }
-    const m = this.#memory.get(key);
-    if (m) {
-      this.#memory.delete(key);
-      this.#memory.set(key, m);
-      return m;
-    }
-    const b = readFileSync(this.#path(key));
-    this.#remember(key, b);
-    return b;
   }
 
   put(key: string, archive: Buffer): void {
