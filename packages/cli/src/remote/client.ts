@@ -95,8 +95,9 @@ export async function remoteBuild(o: RemoteBuildOptions, ctx: BuildContext): Pro
     writeTree(out.scratch, entries.map((e) => ({ path: e.path, bytes: e.bytes, mode: e.mode })));
     const dirs = o.languages.filter((l) => entries.some((e) => e.path.startsWith(`${l}/`)));
     out.commit(entries.map((e) => e.path), { generator: 'coolbpf-gen', version: VERSION, command: 'build', key, dependencies: sub.dependencies }, dirs);
-    const top = [...new Set(entries.map((e) => (e.path.includes('/') && dirs.some((d) => e.path.startsWith(`${d}/`)) ? `${e.path.split('/')[0]}/` : e.path)))];
-    ctx.progress(`[3/3] wrote ${top.filter((f) => !f.startsWith('include/')).map((f) => join(o.out, f)).join(', ')}`);
+    // as a local build says it: each file, a language package as its directory
+    const wrote = [...new Set(entries.map((e) => (dirs.some((d) => e.path.startsWith(`${d}/`)) ? `${e.path.split('/')[0]}/` : e.path)))];
+    ctx.progress(`[3/3] wrote ${wrote.map((f) => join(o.out, f)).join(', ')}`);
   } finally {
     out.close();
   }
