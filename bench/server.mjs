@@ -145,6 +145,8 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), 'coolbpf-bench-server-'));
   const store = join(work, 'store');
   const { child, url } = await startServer(store);
+  // whatever ends this process ends the server too
+  process.on('exit', () => child.kill('SIGKILL'));
   const results = { facts, options: o };
   try {
     const release = JSON.parse((await (await fetch(`${url}/btf`)).text()))[0].release;
@@ -152,7 +154,7 @@ async function main() {
 
     // 1. cached
     const warm = await post(url, undefined, requestBody(release, text));
-    if (warm.status !== 200) die(`first compile failed: HTTP ${warm.status}`);
+    if (warm.status !== 200) throw new Error(`first compile failed: HTTP ${warm.status}`);
     const agent = new Agent({ keepAlive: true, maxSockets: o.clients });
     const body = requestBody(release, text);
     for (let i = 0; i < o.clients; i++) await post(url, agent, body); // open the connections
@@ -207,9 +209,9 @@ async function main() {
       const t1 = process.hrtime.bigint();
       const r = sandboxed({ name: 'clang', path: clangPath, args: [] }, clangArgs(sbOut), { cwd: REPO }, { cwd: REPO, writeDir: sbOut, readDirs: [vmlinuxDir, join(store, 'vmlinux'), runtime.libbpfIncludeDir, runtime.includeDir] });
       const b = Number(process.hrtime.bigint() - t1) / 1e6;
-      if (r.status !== 0) die(`sandboxed clang failed (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
+      if (r.status !== 0) throw new Error(`sandboxed clang failed (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
       const rr = await post(url, undefined, requestBody(release, text, [`BENCH_NONCE=${process.pid}_${round}`]));
-      if (rr.status !== 200 || rr.cache !== 'miss') die(`remote cold compile: HTTP ${rr.status} ${rr.cache}`);
+      if (rr.status !== 200 || rr.cache !== 'miss') throw new Error(`remote cold compile: HTTP ${rr.status} ${rr.cache}`);
       const d = wall(process.execPath, [CLI, 'build', SOURCE, '--out', join(work, `l-${round}`), '--cflags', `-DBENCH_NONCE=${process.pid}_${round}`], { env: { ...process.env, COOLBPF_CACHE: store } });
       if (round >= 0) {
         rows.clang.push(a);

@@ -113,6 +113,9 @@ async function main(argv: string[]): Promise<number> {
       case 'serve': {
         const ctx = buildContext();
         const bs = await serve(parseServeArgs(rest, ctx), ctx);
+        // a log reader that went away (a closed pipe) is no reason to stop, nor to report
+        // the failed write, which would fail again, forever
+        process.stderr.on('error', () => {});
         // a bug in one request's handling is logged, not fatal: the server keeps serving
         process.on('uncaughtException', (e) => ctx.progress(`internal error: ${e?.stack ?? String(e)}`));
         await new Promise<void>((resolve) => {

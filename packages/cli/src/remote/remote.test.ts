@@ -308,6 +308,33 @@ describe.skipIf(missing.length > 0)('build server', () => {
   });
 });
 
+describe.skipIf(missing.length > 0)('coolbpf-gen serve as a process', () => {
+  it('stops on SIGTERM, also when whoever read its log is gone', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--store', join(dir, 'store-process')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const addr = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        child.stderr!.on('data', (c) => {
+          err += c;
+          const m = /serving on (http:\/\/\S+)/.exec(err);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+      });
+      expect((await fetch(`${addr}/health`)).status).toBe(200);
+      // the log's reader goes away; the server's next line ("SIGTERM: stopping") meets a closed pipe
+      child.stderr!.destroy();
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 10_000))]);
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
 describe.skipIf(missing.length > 0)('build server limits', () => {
   let small: BuildServer | undefined;
   let smallUrl = '';
