@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { CoolbpfError } from '@coolbpf/reader';
 
-/** Reads a file, turning fs errors into one line naming it. */
-export function readInputFile(path: string): Uint8Array {
+/** Reads a file, turning fs errors into one line naming it (as `label`, default the path). */
+export function readInputFile(path: string, label = path): Uint8Array {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new CoolbpfError(fsReason(e), [path]);
+    throw new CoolbpfError(fsReason(e), [label]);
   }
 }
 

@@ -6,6 +6,9 @@ import type { BuildContext } from './build/context.js';
 import { ToolOutputError } from './build/errors.js';
 import { build, parseBuildArgs } from './commands/build.js';
 import { check, parseCheckArgs } from './commands/check.js';
+import { btfCommand } from './commands/btf.js';
+import { parseServeArgs, serve } from './commands/serve.js';
+import { definesFromCflags, remoteBuild } from './remote/client.js';
 import { gen, parseGenArgs } from './commands/gen.js';
 import { inspect } from './commands/inspect.js';
 import { readInputFile as readFile } from './files.js';
@@ -20,6 +23,7 @@ commands:
       --base FILE     base BTF of a split (module) BTF file; default /sys/kernel/btf/vmlinux
 
   build PROG.bpf.c --out DIR [--btf FILE] [-I DIR]... [--cflags "..."] [--lang LIST] [--min-btf]
+        [--remote URL [--kernel REL] [--token T]]
       compile a BPF C program with CO-RE into DIR/bpf.o, and link DIR/bpf.so
       (the object embedded in the C runtime) with DIR/include/coolbpf.h
       --out DIR       output directory, created if missing; nothing is written on failure
@@ -32,6 +36,10 @@ commands:
                       object's CO-RE relocations need (bpftool gen min_core_btf),
                       and embed it in bpf.so: used where /sys/kernel/btf/vmlinux
                       is absent
+      --remote URL    build on a coolbpf-gen server instead (same DIR; no clang needed here)
+      --kernel REL    with --remote: the target kernel's release (default: uname -r)
+      --token T       with --remote: bearer token (default $COOLBPF_TOKEN); --cflags
+                      may then hold only -DNAME[=VALUE]
 
   gen PROG.bpf.o --out DIR [--lang LIST] [--min-btf [--btf FILE]]
       the same outputs from an object compiled elsewhere; --min-btf cuts the
@@ -44,7 +52,20 @@ commands:
       status 1 when something does not resolve
       --json          every relocation with its resolved value on each kernel
 
-build and gen do nothing when DIR is up to date (same inputs, outputs intact).
+  serve [--port 7655] [--host 127.0.0.1] [--store DIR] [--btf FILE[=RELEASE]]... [--token T]
+        [--jobs N] [--queue N] [--timeout S] [--memory MB] [--cache-mb MB]
+      the build server (as root: each compile runs as nobody in a sandbox); the BTF store
+      starts with this kernel's and the --btf files; default store $COOLBPF_CACHE/server,
+      jobs = cores, queue = 16 x jobs, timeout 120 s and memory 4096 MB per compile,
+      4096 MB of cached archives
+
+  btf add FILE [--release REL] [--arch A] [--store DIR | --remote URL]
+      store a kernel's BTF: raw, .btf.gz, or a vmlinux (its .BTF, or pahole -J of its DWARF)
+  btf list [--store DIR | --remote URL]
+  btf fetch REL --remote URL [--arch A] [--out FILE]
+      download a kernel's BTF from a server (default FILE: REL.btf)
+
+local builds and gen do nothing when DIR is up to date (same inputs, outputs intact).
 environment: CLANG, BPFTOOL, CC override the tools; vmlinux.h is cached in
 $COOLBPF_CACHE (default $XDG_CACHE_HOME/coolbpf, else ~/.cache/coolbpf).
 `;
@@ -97,23 +118,49 @@ function buildContext(): BuildContext {
   };
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  // build and gen report failures as `coolbpf-gen: error: …`, among their progress lines
-  const errorPrefix = command === 'build' || command === 'gen' ? 'error: ' : '';
+  // build, gen, serve and btf report failures as `coolbpf-gen: error: …`, among their progress lines
+  const errorPrefix = ['build', 'gen', 'serve', 'btf'].includes(command ?? '') ? 'error: ' : '';
   try {
     switch (command) {
       case 'inspect':
         write(runInspect(rest));
         return 0;
-      case 'build':
-        build(parseBuildArgs(rest), buildContext());
+      case 'build': {
+        const o = parseBuildArgs(rest);
+        const ctx = buildContext();
+        if (o.remote) {
+          await remoteBuild({ ...o, remote: { url: o.remote.url, token: o.remote.token ?? (ctx.env.COOLBPF_TOKEN || undefined) }, kernel: o.remote.kernel, defines: definesFromCflags(o.cflags) }, ctx);
+        } else build(o, ctx);
         return 0;
+      }
       case 'gen':
         gen(parseGenArgs(rest), buildContext());
         return 0;
       case 'check':
         return runCheck(rest);
+      case 'serve': {
+        const ctx = buildContext();
+        const bs = await serve(parseServeArgs(rest, ctx), ctx);
+        // a log reader that went away (a closed pipe) is no reason to stop, nor to report
+        // the failed write, which would fail again, forever
+        process.stderr.on('error', () => {});
+        // a bug in one request's handling is logged, not fatal: the server keeps serving
+        process.on('uncaughtException', (e) => ctx.progress(`internal error: ${e?.stack ?? String(e)}`));
+        await new Promise<void>((resolve) => {
+          const stop = (sig: string): void => {
+            ctx.progress(`${sig}: stopping`);
+            void bs.close(5000).then(resolve);
+          };
+          process.once('SIGINT', () => stop('SIGINT'));
+          process.once('SIGTERM', () => stop('SIGTERM'));
+        });
+        return 0;
+      }
+      case 'btf':
+        write(await btfCommand(rest, buildContext()));
+        return 0;
       case undefined: case '-h': case '--help': case 'help':
         write(USAGE);
         return command === undefined ? 1 : 0;
@@ -142,4 +189,4 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw e;
 });
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -13,7 +13,20 @@ export interface Clang {
   readonly systemDirs: readonly string[];
 }
 
+// `clang -v -E` costs ~50 ms; a process that builds many times (the build
+// server's workers) asks once per environment
+const clangs = new Map<string, Clang>();
+
 export function findClang(ctx: BuildContext): Clang {
+  const memo = JSON.stringify([ctx.env.CLANG ?? '', ctx.env.PATH ?? '']);
+  const known = clangs.get(memo);
+  if (known) return known;
+  const found = probeClang(ctx);
+  clangs.set(memo, found);
+  return found;
+}
+
+function probeClang(ctx: BuildContext): Clang {
   // clang-16 first: it is what the fixtures and setup.sh use; a bare `clang` may be older
   const tool = findTool(ctx.env, { name: 'clang', envVar: 'CLANG', candidates: ['clang-16', 'clang'], hint: SETUP_HINT });
   const version = firstLine(tool, ['--version'], ctx.cwd);

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { describeObject } from '@coolbpf/model';
 import { readObject, within } from '@coolbpf/reader';
 import { parseArgs, UsageError } from '../args.js';
@@ -36,18 +36,30 @@ export interface BuildOptions {
   readonly languages: readonly Language[];
   /** embed the minimal BTF of `btf` the object needs, for kernels without /sys/kernel/btf/vmlinux */
   readonly minBtf: boolean;
+  /** `--remote URL [--kernel RELEASE] [--token T]`: build on a server, see remoteBuild */
+  readonly remote?: { readonly url: string; readonly token: string | undefined; readonly kernel: string | undefined };
 }
 
 /** `build PROG.bpf.c --out DIR …` → options. Pure. */
 export function parseBuildArgs(argv: readonly string[]): BuildOptions {
-  const a = parseArgs(argv, { out: { value: true }, btf: { value: true }, I: { value: true, repeat: true, short: true }, cflags: { value: true }, lang: { value: true }, 'min-btf': {} }, 'build');
+  const a = parseArgs(
+    argv,
+    { out: { value: true }, btf: { value: true }, I: { value: true, repeat: true, short: true }, cflags: { value: true }, lang: { value: true }, 'min-btf': {}, remote: { value: true }, kernel: { value: true }, token: { value: true } },
+    'build',
+  );
   if (a.positional.length !== 1) throw new UsageError(`build: expected one PROG.bpf.c, got ${a.positional.length}`);
   const out = a.values.get('out')?.[0];
   if (!out) throw new UsageError('build: --out DIR is required');
   const langSpec = a.values.get('lang')?.[0];
   const languages = parseLanguages(langSpec);
   const cflags = a.values.get('cflags')?.[0];
+  const url = a.values.get('remote')?.[0];
+  const kernel = a.values.get('kernel')?.[0];
+  const token = a.values.get('token')?.[0];
+  if (!url && (kernel !== undefined || token !== undefined)) throw new UsageError(`build: --${kernel !== undefined ? 'kernel' : 'token'} needs --remote URL`);
+  if (url && a.values.has('btf')) throw new UsageError('build: --btf is for local builds; with --remote name the kernel with --kernel RELEASE (upload its BTF with `coolbpf-gen btf add FILE --remote URL`)');
   return {
+    ...(url ? { remote: { url, token, kernel } } : {}),
     source: a.positional[0]!,
     out,
     btf: a.values.get('btf')?.[0] ?? DEFAULT_BTF,
@@ -69,7 +81,8 @@ const SCRATCH = '<scratch>';
  */
 export function build(o: BuildOptions, ctx: BuildContext): void {
   if (!o.source.endsWith('.c')) throw new BuildError('not a C source file (expected PROG.bpf.c)', [o.source]);
-  const sourceBytes = readInputFile(o.source);
+  // relative to ctx.cwd, which is not always the process's (the build server's compiles)
+  const sourceBytes = readInputFile(resolve(ctx.cwd, o.source), o.source);
   const runtime = loadRuntime();
   const clang = findClang(ctx);
   const cc = findCc(ctx);
@@ -136,7 +149,8 @@ export function build(o: BuildOptions, ctx: BuildContext): void {
     linkHeader(header.path, vmlinuxDir);
 
     progress(`${basename(clang.tool.path)} ${o.source} -> ${join(o.out, OBJECT_FILE)}`);
-    const r = runTool(clang.tool, argvFor(out.scratch, vmlinuxDir), { cwd: ctx.cwd });
+    const access = { cwd: ctx.cwd, writeDir: out.scratch, readDirs: [dirname(header.path), runtime.libbpfIncludeDir, runtime.bpfIncludeDir, ...clang.systemDirs] };
+    const r = (ctx.runClang ?? runTool)(clang.tool, argvFor(out.scratch, vmlinuxDir), { cwd: ctx.cwd }, access);
     if (r.status !== 0) throw new ToolOutputError('compilation failed', [o.source], r.stderr);
     if (r.stderr) ctx.passthrough(r.stderr);
     const stripped = runTool(strip, ['--strip-debug', join(out.scratch, OBJECT_FILE)], { cwd: ctx.cwd });

@@ -1,0 +1,11 @@
+export { HttpError } from './errors.js';
+export { checkRelativePath, writeTree, printable, type SubmittedFile } from './paths.js';
+export { parseCompileRequest, defineArgs, checkRelease, checkArch, ARCHES, LANGUAGES, type Arch, type CompileRequest, type SourceFile, type Target } from './request.js';
+export { requestKey } from './key.js';
+export { CompileQueue, InFlight } from './queue.js';
+export { encodeTar, decodeTar, WARNINGS_ENTRY, type TarEntry } from './tar.js';
+export { Metrics } from './metrics.js';
+export { BtfStore, rawKernelBtf, type BtfEntry } from './btfStore.js';
+export { ArtifactCache } from './artifacts.js';
+export { sandboxArgv, type SandboxSpec } from './sandbox.js';
+export { createBuildServer, type BuildServer, type Compiler, type CompileJob, type CompileOutcome, type ServerOptions } from './server.js';
