@@ -84,6 +84,11 @@ class RawEvents:
         self._wakers: set[_Waker] = set()
         self._close_listeners: list[Callable[[], None]] = []
         self.closed = False
+        self._read_fn = lib.fn["events_read"]
+        # the poll set of a plain wait (no waker), made once: a consumer that keeps
+        # up waits once per batch
+        self._poller = select.poll()
+        self._poller.register(self.fd, select.POLLIN)
 
     def fileno(self) -> int:
         return self.fd
@@ -99,7 +104,7 @@ class RawEvents:
                 raise CoolbpfError(f"events '{self.map}': read: the object was destroyed", "EDESTROYED")
             if self._e is None:
                 raise CoolbpfError(f"events '{self.map}': read: the reader is closed", "ESTATE")
-            r = int(obj.library.fn["events_read"](self._e, buf, ctypes.sizeof(buf) if size is None else size, 0))
+            r = int(self._read_fn(self._e, buf, ctypes.sizeof(buf) if size is None else size, 0))
             if r < 0:
                 raise obj.library.error(r)
             return r
@@ -117,9 +122,10 @@ class RawEvents:
         waker wakes or the reader closes (False). A signal interrupts it as usual."""
         if self.closed:
             return False
-        p = select.poll()
-        p.register(self.fd, select.POLLIN)
+        p = self._poller
         if waker is not None:
+            p = select.poll()
+            p.register(self.fd, select.POLLIN)
             p.register(waker.r, select.POLLIN)
         ready = p.poll(None if timeout is None else max(0, int(timeout * 1000 + 0.999)))
         if self.closed:
@@ -203,6 +209,10 @@ class TypedEvents(Generic[T]):
         self._lock = threading.Lock()
         self._decode1 = codec.tuple_decoder()
         self._star = codec.star_decoder()
+        self._last_bytes = 0
+        self._inflight: Iterator[tuple[T, int]] | None = None
+        # a record of the event type, with its header: what "room for one more" means
+        self._room = 8 + ((codec.size + 7) & ~7)
         self._records: dict[int, struct.Struct] = {}
         self._little = codec.order == "<" and struct.pack("=I", 1) == struct.pack("<I", 1)
 
@@ -214,21 +224,70 @@ class TypedEvents(Generic[T]):
 
     # ---- reading ----
 
+    def _settle(self) -> None:
+        """Decodes what is left of a batch being delivered lazily into the pending
+        records (self._lock held), before anything reads into the buffer again."""
+        it = self._inflight
+        if it is not None:
+            self._inflight = None
+            self._pending.extend(it)
+
+    def _take_lazy(self) -> tuple[Iterator[tuple[T, int]], int] | None:
+        """Like _take, but the events come from an iterator that decodes each one as
+        it is taken: a consumer that lets go of each event before the next keeps
+        only one alive, so the batch does not wake the cyclic garbage collector
+        (which a list of thousands of new objects does, at a cost of tens of
+        percent). The rest of it is decoded into the pending records by the next
+        read, whoever makes it."""
+        with self._lock:
+            self._settle()
+            if self._pending:
+                rest = list(self._pending)
+                self._pending.clear()
+                self._last_bytes = len(self._buf)  # as if full: read on
+                return iter(rest), len(rest)
+            got = self._read()
+            if got is None:
+                return None
+            if got == 0:
+                return iter(()), 0
+            lazy = self._decode_lazy(got)
+            if lazy is None:
+                evs, cpus = self._decode(got)
+                return zip(evs, cpus), len(evs)
+            self._inflight = lazy[0]
+            return lazy
+
+    def _read(self) -> int | None:
+        """One non-blocking read into the buffer (self._lock held): the bytes; None
+        when the reader is closed or the object destroyed."""
+        while True:
+            try:
+                n = self.raw.read(self._buf)
+            except CoolbpfError as e:
+                if e.code == "EDESTROYED" or (e.code == "ESTATE" and self.raw.closed):
+                    return None
+                if e.errno == _ENOSPC and len(self._buf) < _MAX_BATCH:
+                    self._alloc(len(self._buf) * 2)
+                    continue
+                raise
+            self._last_bytes = n
+            return n
+
     def _take(self) -> tuple[list[T], list[int]] | None:
         """One non-blocking read, decoded: the events and their CPUs (empty when none
-        waited); None when the reader is closed or the object destroyed."""
+        waited); None when the reader is closed or the object destroyed. Records
+        left by a lazy batch come first, instead of a read."""
         with self._lock:
-            while True:
-                try:
-                    n = self.raw.read(self._buf)
-                except CoolbpfError as e:
-                    if e.code == "EDESTROYED" or (e.code == "ESTATE" and self.raw.closed):
-                        return None
-                    if e.errno == _ENOSPC and len(self._buf) < _MAX_BATCH:
-                        self._alloc(len(self._buf) * 2)
-                        continue
-                    raise
-                break
+            self._settle()
+            if self._pending:
+                evs = [e for e, _ in self._pending]
+                cpus = [c for _, c in self._pending]
+                self._pending.clear()
+                return evs, cpus
+            n = self._read()
+            if n is None:
+                return None
             if n == 0:
                 return [], []
             return self._decode(n)
@@ -242,6 +301,23 @@ class TypedEvents(Generic[T]):
         evs, cpus = got
         self._pending.extend(zip(evs, cpus))
         return len(evs)
+
+    def _decode_lazy(self, n: int) -> tuple[Iterator[tuple[T, int]], int] | None:
+        """The n bytes of records as a lazy iterator of (event, cpu) and its length,
+        when they are records of one size that a plain struct decodes; else None."""
+        u32 = self._u32
+        size0 = u32[0]
+        stride = 8 + ((size0 + 7) & ~7)
+        star = self._star
+        if star is None or not self._little or size0 < self.codec.size or n % stride:
+            return None
+        count = n // stride
+        step = stride // 4
+        words = u32[: n // 4]
+        if words[0::step].tolist().count(size0) != count:
+            return None
+        items = self._record_struct(size0).iter_unpack(self._mv[:n])
+        return zip(starmap(star, items), words[1::step].tolist()), count
 
     def _record_struct(self, size: int) -> struct.Struct:
         s = self._records.get(size)
@@ -311,32 +387,21 @@ class TypedEvents(Generic[T]):
         ``callback(event, cpu)`` for every event available; returns how many. 0 on
         timeout or when the reader is closed."""
         count = 0
-        p = self._pending
-        while p:
-            ev, cpu = p.popleft()
-            callback(ev, cpu)
-            count += 1
-        got = self._take()
-        if not count and got is not None and not got[0]:
+        got = self._take_lazy()
+        if got is not None and got[1] == 0:
             if not self.raw.wait(timeout):
                 return 0
-            got = self._take()
-        # straight from the decoded batch (no pending queue): what a raising
-        # callback did not get stays pending
-        while got:
-            evs, cpus = got
-            if not evs:
+            got = self._take_lazy()
+        # events decoded one at a time as they are delivered: what a raising
+        # callback did not get stays (decoded by the next read)
+        while got is not None and got[1]:
+            for ev, cpu in got[0]:
+                count += 1
+                callback(ev, cpu)
+            # a read that left room for another record took everything there was
+            if self._last_bytes + self._room < len(self._buf):
                 break
-            done = 0
-            try:
-                for ev, cpu in zip(evs, cpus):
-                    done += 1
-                    callback(ev, cpu)
-            except BaseException:
-                p.extend(zip(evs[done:], cpus[done:]))
-                raise
-            count += done
-            got = self._take()
+            got = self._take_lazy()
         return count
 
     def iter(self, timeout: float | None = None) -> EventIterator[T]:

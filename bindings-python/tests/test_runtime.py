@@ -157,6 +157,46 @@ def test_batch_decoding_fast_and_generic_paths_agree() -> None:
     assert te.drain() == [evs[0], evs[1]]  # the others were kept
 
 
+def test_lazy_batches_keep_what_a_callback_did_not_get() -> None:
+    evs = [RtEvent(kind=i, tag=1, pid=2, cpu=0, value=i, flag=0) for i in range(10)]
+    batch = synthetic_batch([(32, 0, e.to_bytes()) for e in evs])
+    assert RT_EVENT.star_decoder() is RtEvent  # the lazy path is the one under test
+
+    # a callback that raises: the rest of the batch stays, in order, for any reader
+    te = TypedEvents(FakeRaw([batch, batch]), RT_EVENT)  # type: ignore[arg-type]
+    seen: list[Any] = []
+
+    def third_raises(e: Any, cpu: int) -> None:
+        seen.append(e)
+        if len(seen) == 3:
+            raise KeyError("stop")
+
+    with pytest.raises(KeyError):
+        te.poll(third_raises, 0)
+    assert seen == evs[:3]
+    assert te.drain() == evs[3:]
+    assert te.drain() == evs  # the second batch, read only now
+
+    # a callback that drains: it gets the rest of the batch; poll delivers nothing twice
+    te = TypedEvents(FakeRaw([batch]), RT_EVENT)  # type: ignore[arg-type]
+    first: list[Any] = []
+    drained: list[Any] = []
+
+    def drain_inside(e: Any, cpu: int) -> None:
+        first.append(e)
+        if not drained:
+            drained.extend(te.drain())
+
+    assert te.poll(drain_inside, 0) == 1
+    assert first == evs[:1] and drained == evs[1:]
+
+    # iteration after a partial poll goes on where it stopped
+    te = TypedEvents(FakeRaw([batch]), RT_EVENT)  # type: ignore[arg-type]
+    with pytest.raises(KeyError):
+        te.poll(lambda e, cpu: (_ for _ in ()).throw(KeyError("x")) if e.kind == 5 else None, 0)
+    assert list(te.iter(timeout=0)) == evs[6:]
+
+
 # ---- against the kernel -----------------------------------------------------------
 
 
