@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // the workspace folders of package.json
-const ROOTS = ['packages', 'generators'];
+const ROOTS = ['packages', 'generators', 'examples'];
 
 let passed = 0, failed = 0, skipped = 0, reports = 0;
 for (const pkg of ROOTS.flatMap((root) => readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(root, d.name)))) {

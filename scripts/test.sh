@@ -3,7 +3,7 @@
 # over all of them (vitest writes a JSON report per workspace).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-find packages generators -maxdepth 2 -name .vitest-report.json -delete
+find packages generators examples -maxdepth 2 -name .vitest-report.json -delete
 npx --no-install turbo run test --concurrency=1 --continue
 status=$?
 node scripts/test-summary.mjs || status=1
