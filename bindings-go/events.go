@@ -6,12 +6,10 @@ import "C"
 import (
 	"context"
 	"errors"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 	"unsafe"
 )
 
@@ -34,18 +32,19 @@ type RawEvents struct {
 	name   string
 	e      *C.struct_coolbpf_events // nil once released
 	closed atomic.Bool
-	// poller is a non-blocking duplicate of the reader's fd in Go's network
-	// poller: a read waits by parking its goroutine, as Go's own I/O does
-	// (no thread blocked in C), and a read deadline in the past wakes it.
-	poller *os.File
-	waitRC syscall.RawConn
+	// w is where a read waits for records, outside the bpf.so and any lock
+	w *waiter
 
-	mu       sync.Mutex // one read at a time; guards buf, pos, end
+	mu       sync.Mutex // one read at a time; guards buf, pos, end, drained
 	buf      []byte
 	pos, end int
+	drained  bool // the last read found the ring (nearly) empty
 }
 
 const recordHeader = 8
+
+// BPF_MAP_TYPE_RINGBUF
+const mapTypeRingbuf = 27
 
 // Events opens a reader for a ring buffer or perf event array map (after
 // load). Close it when done, or let the object's Close do it. For a perf
@@ -72,41 +71,22 @@ func (o *Object) Events(name string, opts *EventsOptions) (*RawEvents, error) {
 	if _, err := result(C.cbgo_events_open(o.lib.lib, o.c, o.cname(name), C.size_t(op.PerfPages), &e)); err != nil {
 		return nil, err
 	}
-	poller, rc, err := newPoller(int(C.cbgo_events_fd(o.lib.lib, e)), name)
+	// a ring buffer's own fd is readable when records wait: one epoll set
+	// fewer in the way than the reader's (which perf buffers need)
+	fd := int(C.cbgo_events_fd(o.lib.lib, e))
+	var info C.struct_coolbpf_map_info
+	if _, err := result(C.cbgo_map_info(o.lib.lib, o.c, o.cname(name), &info)); err == nil && info._type == mapTypeRingbuf && info.fd >= 0 {
+		fd = int(info.fd)
+	}
+	w, err := newWaiter(fd)
 	if err != nil {
 		C.cbgo_events_close(o.lib.lib, e)
-		return nil, err
+		errno, _ := err.(syscall.Errno)
+		return nil, errnoError(errno, "Events(%s): epoll: %v", name, err)
 	}
-	r := &RawEvents{o: o, name: name, e: e, poller: poller, waitRC: rc, buf: make([]byte, op.BatchBytes)}
+	r := &RawEvents{o: o, name: name, e: e, w: w, buf: make([]byte, op.BatchBytes)}
 	o.readers.Store(r, struct{}{})
 	return r, nil
-}
-
-// newPoller registers a non-blocking duplicate of fd (the reader's epoll
-// fd, which the bpf.so keeps) with Go's network poller.
-func newPoller(fd int, name string) (*os.File, syscall.RawConn, error) {
-	syscall.ForkLock.RLock()
-	dup, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
-	syscall.ForkLock.RUnlock()
-	if errno != 0 {
-		return nil, nil, errnoError(errno, "Events(%s): dup: %v", name, errno)
-	}
-	if err := syscall.SetNonblock(int(dup), true); err != nil {
-		syscall.Close(int(dup))
-		return nil, nil, errnoError(err.(syscall.Errno), "Events(%s): O_NONBLOCK: %v", name, err)
-	}
-	f := os.NewFile(dup, "coolbpf events "+name)
-	// a deadline is accepted only by a file in the poller
-	if err := f.SetReadDeadline(time.Time{}); err != nil {
-		f.Close()
-		return nil, nil, errnoError(syscall.EINVAL, "Events(%s): the reader's fd cannot be polled: %v", name, err)
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return nil, nil, errnoError(syscall.EINVAL, "Events(%s): %v", name, err)
-	}
-	return f, rc, nil
 }
 
 // Name is the map's name.
@@ -114,14 +94,10 @@ func (r *RawEvents) Name() string { return r.name }
 
 // wake interrupts a read waiting for records, or the next one to wait
 // (until unwake).
-func (r *RawEvents) wake() {
-	_ = r.poller.SetReadDeadline(time.Unix(1, 0))
-}
+func (r *RawEvents) wake() { r.w.wake() }
 
 // unwake lets reads wait again.
-func (r *RawEvents) unwake() {
-	_ = r.poller.SetReadDeadline(time.Time{})
-}
+func (r *RawEvents) unwake() { r.w.unwake() }
 
 // release forgets the C reader (the object's destroy frees it); o.mu is held
 // for writing.
@@ -130,8 +106,8 @@ func (r *RawEvents) release() {
 		return
 	}
 	r.e = nil
-	// a read parked in the poller is woken (it holds no lock while parked)
-	_ = r.poller.Close()
+	// a read waiting (it holds no lock meanwhile) is woken
+	r.w.kill()
 }
 
 // Close closes the reader; a read waiting for records ends. Records not
@@ -195,6 +171,14 @@ var errStopped = errors.New("stopped")
 func (r *RawEvents) fill(wait bool) (int, error) {
 	o := r.o
 	for {
+		// the last read emptied the ring: wait before reading (the wait is
+		// level-triggered: it returns at once if records came meanwhile),
+		// which saves a call into the bpf.so that would find nothing
+		if wait && r.drained && !o.closing.Load() {
+			// woken or not, read: a closed reader says so there
+			r.w.wait()
+			wait = false
+		}
 		o.waitClosed()
 		o.mu.RLock()
 		if err := r.usable("read"); err != nil {
@@ -207,15 +191,14 @@ func (r *RawEvents) fill(wait bool) (int, error) {
 		}
 		n, err := r.readLocked()
 		o.mu.RUnlock()
+		// less than half the batch: the read took all there was then
+		r.drained = err == nil && n < len(r.buf)/2
 		if err == nil && n == 0 && wait {
-			var woken, retry bool
-			n, err, woken, retry = r.waitRead()
-			if woken {
-				return 0, nil
+			if !r.w.wait() {
+				return 0, nil // woken
 			}
-			if retry {
-				continue
-			}
+			wait = false // readable: one more read, then the caller decides
+			continue
 		}
 		if err != nil {
 			if err.Errno == syscall.ENOSPC && len(r.buf) < 1<<30 {
@@ -237,30 +220,6 @@ func (r *RawEvents) readLocked() (int, *Error) {
 	n, err := result(C.cbgo_events_read(r.o.lib.lib, r.e, unsafe.Pointer(&r.buf[0]), C.size_t(len(r.buf))))
 	runtime.KeepAlive(r.buf)
 	return int(n), err
-}
-
-// waitRead parks in Go's poller until a read gets records or fails. The
-// reads happen inside the poller's loop, after it resets the fd's readiness,
-// so a wakeup between a read that found nothing and the wait is never lost.
-// woken: a wake or Close ended the wait. retry: o.mu was wanted by a writer
-// (Close, which also waits for this poller to let go): read again outside.
-func (r *RawEvents) waitRead() (n int, err *Error, woken, retry bool) {
-	o := r.o
-	perr := r.waitRC.Read(func(uintptr) bool {
-		if !o.mu.TryRLock() {
-			retry = true
-			return true
-		}
-		if o.closing.Load() {
-			o.mu.RUnlock()
-			retry = true
-			return true
-		}
-		n, err = r.readLocked()
-		o.mu.RUnlock()
-		return n > 0 || err != nil
-	})
-	return n, err, perr != nil && !retry && n == 0 && err == nil, retry
 }
 
 // watch makes ctx's cancellation wake a waiting read; release stops
@@ -317,8 +276,16 @@ func (r *RawEvents) consume(ctx context.Context, f func(data []byte, cpu int) er
 			release()
 		}
 	}()
+	// checked before every record: once ctx is done (a callback may cancel
+	// it), no record is handed over; the rest stay for the next read
+	done := ctx.Done()
 	for {
 		for r.pos < r.end {
+			select {
+			case <-done:
+				return errStopped
+			default:
+			}
 			data, cpu, next := r.record()
 			err := f(data, cpu)
 			if err == errKeep {
@@ -335,19 +302,14 @@ func (r *RawEvents) consume(ctx context.Context, f func(data []byte, cpu int) er
 		if ctx.Err() != nil {
 			return errStopped
 		}
-		n, err := r.fill(false)
+		// waits once cancellation is watched (one read per batch, and one
+		// that finds nothing before each wait)
+		n, err := r.fill(release != nil)
 		if err != nil {
 			return r.ended(err)
 		}
-		if n > 0 {
-			continue
-		}
-		if release == nil {
+		if n == 0 && release == nil {
 			release = r.watch(ctx)
-			continue // look once more now that cancellation is watched
-		}
-		if _, err := r.fill(true); err != nil {
-			return r.ended(err)
 		}
 	}
 }

@@ -557,6 +557,22 @@ func TestEventsStopPromptly(t *testing.T) {
 	if len(rs) != 1 {
 		t.Errorf("%d left after the failed callback, want 1", len(rs))
 	}
+	// a callback that cancels: no record is handed over after it, the rest stay
+	getppid(5)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	got := 0
+	check(t, ev.Consume(ctx2, func(rtEvent, int) error {
+		got++
+		if got == 2 {
+			cancel2()
+		}
+		return nil
+	}))
+	rs, err = ev.Drain(0)
+	check(t, err)
+	if got != 2 || len(rs) != 3 {
+		t.Errorf("cancel in the callback: %d delivered and %d left, want 2 and 3", got, len(rs))
+	}
 	// Subscribe: Stop ends it, and a record it could not hand over stays
 	getppid(3)
 	sub := ev.Subscribe(context.Background(), 0)
