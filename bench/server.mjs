@@ -69,7 +69,7 @@ function parseArgs(argv) {
 function post(url, agent, body, headers = {}) {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
-    const req = httpRequest(`${url}/compile`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers } }, (res) => {
+    const req = httpRequest(`${url}/compile`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Accept-Encoding': 'gzip', ...headers } }, (res) => {
       let bytes = 0;
       res.on('data', (c) => (bytes += c.length));
       res.on('end', () => resolve({ status: res.statusCode, bytes, ms: Number(process.hrtime.bigint() - t0) / 1e6, cache: res.headers['x-coolbpf-cache'], etag: res.headers.etag }));

@@ -103,6 +103,13 @@ describe.skipIf(missing.length > 0)('build', () => {
     expect(syms).toContain('coolbpf_object_sha256');
   });
 
+  it('ships without DWARF (a quarter of the size), the symbol table kept', () => {
+    const sections = execFileSync('readelf', ['-SW', join(out1, 'bpf.so')], { encoding: 'utf8' });
+    expect(sections).not.toMatch(/\.debug_/);
+    expect(sections).toContain('.symtab');
+    expect(statSync(join(out1, 'bpf.so')).size).toBeLessThan(600 * 1024);
+  });
+
   it('does nothing when run again with the same inputs', () => {
     const files = ['bpf.o', 'bpf.so', 'include/coolbpf.h', '.coolbpf-build.json'].map((f) => join(out1, f));
     const before = files.map((f) => statSync(f).mtimeMs);

@@ -120,9 +120,11 @@ describe.skipIf(skip !== undefined)('init() and tracefs', () => {
   afterAll(() => b && rmSync(b.dir, { recursive: true, force: true }));
 
   it('mounts tracefs when it is missing, so tracepoints attach', async () => {
-    // a private mount namespace without tracefs: the machine's mount stays
+    // a private mount namespace without tracefs, nor debugfs (whose tracing/
+    // libbpf would use instead): the machine's mounts stay
     const unmounted = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
-      'umount /sys/kernel/tracing 2>/dev/null; test ! -e /sys/kernel/tracing/events || exit 3; exec "$@"', 'sh'];
+      'umount /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; ' +
+      'test ! -e /sys/kernel/tracing/events || exit 3; test ! -e /sys/kernel/debug/tracing/events || exit 4; exec "$@"', 'sh'];
     const r = await runDriver(b, 'live', [], { wrap: unmounted });
     expect(r['init']).toEqual({ ret: 0, errno: 0, error: '' });
     expect(r['tracefs']).toBe(1);

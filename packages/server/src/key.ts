@@ -13,6 +13,8 @@ export function requestKey(r: CompileRequest, btfSha256: string, toolchain: stri
     const v = Buffer.from(value, 'utf8');
     h.update(`${name.length}:${name}=${v.length}:`).update(v).update('\n');
   };
+  // what the cache holds for the key: a tar, gzipped
+  part('archive', 'tar.gz');
   part('toolchain', toolchain);
   part('btf', btfSha256);
   part('arch', r.arch);

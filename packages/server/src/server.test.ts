@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBuildServer, type BuildServer, type CompileJob, type CompileOutcome, type Compiler } from './server.js';
 import { decodeTar } from './tar.js';
@@ -87,6 +88,28 @@ describe('build server', () => {
     // a different header is a different compile
     await post(request('int a;', { headers: [{ path: 'inc/h.h', text: '#define A 2' }] }));
     expect(fake.jobs).toHaveLength(3);
+  });
+
+  it('sends the archive gzipped to a client that takes gzip, plain to one that does not', async () => {
+    await start();
+    const { request: httpRequest } = await import('node:http');
+    const raw = (encoding: string | null): Promise<{ headers: Record<string, unknown>; body: Buffer }> => new Promise((resolve, reject) => {
+      const body = JSON.stringify(request('int gz;'));
+      const req = httpRequest(`${base}/compile`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(encoding ? { 'Accept-Encoding': encoding } : {}) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    const gz = await raw('gzip, deflate');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    const plain = await raw(null);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers['x-coolbpf-cache']).toBe('hit');
+    expect(gunzipSync(gz.body)).toEqual(plain.body);
+    expect(decodeTar(new Uint8Array(plain.body)).map((f) => f.path)).toEqual(['bpf.o']);
   });
 
   it("carries clang's warnings in the archive, also from the cache; refuses an arch it does not build for", async () => {

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { ArtifactCache } from './artifacts.js';
 import { BtfStore, type BtfEntry } from './btfStore.js';
 import { HttpError, badRequest } from './errors.js';
@@ -161,7 +162,9 @@ export function createBuildServer(o: ServerOptions): BuildServer {
           throw new HttpError(status, outcome.message, { diagnostics: outcome.diagnostics });
         }
         const warnings = outcome.warnings ? [{ path: WARNINGS_ENTRY, mode: 0o644, bytes: Buffer.from(outcome.warnings, 'utf8') }] : [];
-        const archive = encodeTar([...outcome.files, ...warnings]);
+        // kept and sent gzipped: bpf.so and the wrappers shrink to a third, and
+        // a hit is then served without compressing again
+        const archive = gzipSync(encodeTar([...outcome.files, ...warnings]));
         artifacts.put(key, archive);
         return { archive, key };
       } finally {
@@ -190,16 +193,22 @@ export function createBuildServer(o: ServerOptions): BuildServer {
       res.end();
       return;
     }
+    // the archive as gzip when the client takes it (fetch does), else plain
+    const gzipOk = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const sendArchive = (gz: Buffer, cache: string): void => {
+      if (gzipOk) send(res, 200, gz, { ...headers(cache), 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' });
+      else send(res, 200, gunzipSync(gz), { ...headers(cache), Vary: 'Accept-Encoding' });
+    };
     const cached = artifacts.get(key);
     if (cached) {
       metrics.cacheHits++;
-      send(res, 200, cached, headers('hit'));
+      sendArchive(cached, 'hit');
       return;
     }
     const { promise, shared } = inFlight.share(key, () => compileOnce(request, btf, key));
     if (shared) metrics.sharedCompiles++;
     const { archive } = await promise;
-    send(res, 200, archive, headers(shared ? 'shared' : 'miss'));
+    sendArchive(archive, shared ? 'shared' : 'miss');
   }
 
   async function btfUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -28,5 +28,9 @@ export function linkArgv(rt: RuntimeLinkInputs): string[] {
     // derived from the contents, so equal inputs give byte-equal files
     '-Wl,--build-id=sha1',
     '-Wl,-soname,bpf.so',
+    // libbpf's and the runtime's DWARF is three quarters of the file, and
+    // bpf.so is copied into every package (embedded in Go and Rust ones);
+    // the symbol table stays
+    '-Wl,--strip-debug',
   ];
 }
