@@ -4,6 +4,7 @@
 package jitter
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -124,6 +125,17 @@ type jsonEvent struct {
 	ReadCPU  uint32  `json:"read_cpu"`
 }
 
+// marshal gives v as one line of JSON, with <, > and & as they are.
+func marshal(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprintf(`{"error":%q}`, err.Error())
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
 // FormatEvent gives the line printed for one slow read (text, or a JSON object).
 func FormatEvent(ev SlowRead, asJSON bool) string {
 	local, remote := FormatAddr(ev.Family, ev.Saddr), FormatAddr(ev.Family, ev.Daddr)
@@ -133,9 +145,8 @@ func FormatEvent(ev SlowRead, asJSON bool) string {
 		if ev.Family == afInet6 {
 			family = "ipv6"
 		}
-		b, _ := json.Marshal(jsonEvent{ev.TsNs, ev.Pid, ev.Comm, family, local, ev.Sport, remote, ev.Dport,
+		return marshal(jsonEvent{ev.TsNs, ev.Pid, ev.Comm, family, local, ev.Sport, remote, ev.Dport,
 			math.Round(delayMs*1000) / 1000, ev.QueueCPU, ev.ReadCPU})
-		return string(b)
 	}
 	return fmt.Sprintf("slow read: pid %d (%s) %s <- %s delay %.3f ms queued on cpu %d, read on cpu %d",
 		ev.Pid, ev.Comm, endpoint(ev.Family, local, ev.Sport), endpoint(ev.Family, remote, ev.Dport),
@@ -178,10 +189,9 @@ func RenderHistogram(counts []uint64, asJSON bool) string {
 		slots = append(slots, jsonSlot{lo, hi, c})
 	}
 	if asJSON {
-		b, _ := json.Marshal(struct {
+		return marshal(struct {
 			Histogram []jsonSlot `json:"histogram"`
 		}{slots})
-		return string(b)
 	}
 	if first < 0 {
 		return "delay histogram: no reads yet"

@@ -97,6 +97,11 @@ def _endpoint(family: int, addr: str, port: int) -> str:
     return f"[{addr}]:{port}" if family == AF_INET6 else f"{addr}:{port}"
 
 
+def _json_number(x: float) -> float | int:
+    """150.0 as 150, as the other languages' apps print it."""
+    return int(x) if x.is_integer() else x
+
+
 def format_event(ev: SlowRead, as_json: bool) -> str:
     """The line printed for one slow read (text, or a JSON object)."""
     local = format_addr(ev.family, ev.saddr)
@@ -107,8 +112,8 @@ def format_event(ev: SlowRead, as_json: bool) -> str:
             "ts_ns": ev.ts_ns, "pid": ev.pid, "comm": ev.comm,
             "family": "ipv6" if ev.family == AF_INET6 else "ipv4",
             "local": local, "lport": ev.sport, "remote": remote, "rport": ev.dport,
-            "delay_ms": round(delay_ms, 3), "queue_cpu": ev.queue_cpu, "read_cpu": ev.read_cpu,
-        }, separators=(",", ":"))
+            "delay_ms": _json_number(round(delay_ms, 3)), "queue_cpu": ev.queue_cpu, "read_cpu": ev.read_cpu,
+        }, separators=(",", ":"), ensure_ascii=False)
     return (f"slow read: pid {ev.pid} ({ev.comm}) {_endpoint(ev.family, local, ev.sport)} <- "
             f"{_endpoint(ev.family, remote, ev.dport)} delay {delay_ms:.3f} ms "
             f"queued on cpu {ev.queue_cpu}, read on cpu {ev.read_cpu}")
