@@ -31,7 +31,7 @@ struct event {
 	char comm[COMM_LEN];
 };
 
-/* when a socket's unread data was first queued */
+/* when a socket's unread data was first queued (0: nothing unread) */
 struct pending {
 	__u64 queued_ns;
 	__u32 cpu;
@@ -43,7 +43,7 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
-/* keyed by the socket's address; LRU so sockets closed unread age out */
+/* per socket (see SOCKET_KEY); LRU, so closed sockets' entries age out */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -86,6 +86,12 @@ static __always_inline __u32 log2_slot(__u64 us)
 	return slot;
 }
 
+/* The socket's cookie (unique, never reused, so an entry left by a socket
+ * that closed unread can never be taken for a new one's); its address on
+ * kernels whose tracepoints have no cookie. */
+#define SOCKET_KEY(ctx) \
+	(bpf_core_field_exists((ctx)->sock_cookie) ? (ctx)->sock_cookie : (__u64)(ctx)->skaddr)
+
 SEC("tp/tcp/tcp_probe")
 int on_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 {
@@ -93,28 +99,36 @@ int on_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 		return 0;
 	if (!port_ok(ctx->sport, ctx->dport))
 		return 0;
-	__u64 sk = (__u64)ctx->skaddr;
-	if (bpf_map_lookup_elem(&pending, &sk))
-		return 0; /* older data still unread: keep its time */
-	struct pending p = {
-		.queued_ns = bpf_ktime_get_ns(),
-		.cpu = bpf_get_smp_processor_id(),
-	};
-	bpf_map_update_elem(&pending, &sk, &p, BPF_NOEXIST);
+	__u64 key = SOCKET_KEY(ctx);
+	__u64 now = bpf_ktime_get_ns();
+	__u32 cpu = bpf_get_smp_processor_id();
+	/* An entry stays for the socket's life (until LRU eviction), 0 when
+	 * nothing is unread: a segment costs a lookup, not an insert. */
+	struct pending *p = bpf_map_lookup_elem(&pending, &key);
+	if (!p) {
+		struct pending first = { .queued_ns = now, .cpu = cpu };
+		bpf_map_update_elem(&pending, &key, &first, BPF_NOEXIST);
+		return 0;
+	}
+	/* older data still unread: keep its time */
+	if (p->queued_ns == 0 && __sync_val_compare_and_swap(&p->queued_ns, 0, now) == 0)
+		p->cpu = cpu;
 	return 0;
 }
 
 SEC("tp/tcp/tcp_rcv_space_adjust")
 int on_rcv_space_adjust(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	__u64 sk = (__u64)ctx->skaddr;
-	struct pending *p = bpf_map_lookup_elem(&pending, &sk);
-	if (!p)
+	__u64 key = SOCKET_KEY(ctx);
+	struct pending *p = bpf_map_lookup_elem(&pending, &key);
+	if (!p || p->queued_ns == 0)
+		return 0;
+	__u32 queue_cpu = p->cpu;
+	/* take the time, leaving 0: the next segment starts a new wait */
+	__u64 queued = __sync_lock_test_and_set(&p->queued_ns, 0);
+	if (queued == 0)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	__u64 queued = p->queued_ns;
-	__u32 queue_cpu = p->cpu;
-	bpf_map_delete_elem(&pending, &sk);
 	__u64 delay = now > queued ? now - queued : 0;
 
 	__u32 slot = log2_slot(delay / 1000);

@@ -99,5 +99,17 @@ for (const app of apps()) {
       expect(slots.find((s) => s.lo_us <= 1_000_000 && 1_000_000 <= s.hi_us)?.count).toBe(slow);
       expect(reports(tool.out)).toHaveLength(slow);
     });
+
+    it('with --duration exits by itself, printing the histogram every --interval and at the end', async () => {
+      const timed = new Proc(app.cmd, [...app.args, '--json', '--port', String(await freePort()), '--duration', '1.5', '--interval', '0.5'], app.env);
+      await timed.waitFor(/attached/, 'err', 60_000);
+      const code = await Promise.race([timed.exited, new Promise((r) => setTimeout(() => r('still running 20 s later'), 20_000))]);
+      timed.kill();
+      expect(code).toBe(0);
+      // at 0.5 s, 1 s (and perhaps 1.5 s) and on exit: nothing was read on that port, so every one is empty
+      const hists = timed.out.filter((l) => l.startsWith('{"histogram"'));
+      expect(hists.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(hists)).toEqual(new Set(['{"histogram":[]}']));
+    });
   });
 }
