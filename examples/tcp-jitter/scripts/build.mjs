@@ -3,7 +3,9 @@
 // bpf.so and the Node, Python, Go and Rust packages), then the apps whose
 // toolchain is here: node/dist (tsc), build/tcp-jitter-go (go build),
 // build/rust-target/release/tcp-jitter (cargo build). Python needs no build.
-// A missing toolchain is a printed note, not a failure.
+// A missing toolchain is a printed note, not a failure. turbo.json turns off
+// turbo's cache for this task: the build is incremental itself, and its
+// inputs are not the src/** the root turbo.json lists.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
