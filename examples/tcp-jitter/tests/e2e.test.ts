@@ -5,7 +5,7 @@
 // ports and a delay of 1 s ± 100 ms; a prompt one is not. SIGTERM prints the
 // histogram of every read and exits 0.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apps, e2eUnavailable, exchange, freePort, killAll, makeNetns, Proc, reports, type Netns, type Report } from './harness.js';
+import { apps, bpfIds, e2eUnavailable, exchange, freePort, killAll, makeNetns, Proc, reports, stillLoaded, type Netns, type Report } from './harness.js';
 
 const unavailable = e2eUnavailable();
 if (unavailable) console.log(`tcp-jitter e2e: skipped: ${unavailable}`);
@@ -87,9 +87,13 @@ for (const app of apps()) {
       expect(await reportedAtAll(tool, clientPort)).toBe(false);
     });
 
-    it('on SIGTERM prints the histogram of every read and exits 0', async () => {
+    it('on SIGTERM prints the histogram of every read, exits 0 and leaves nothing loaded', async () => {
+      const held = bpfIds(tool.child.pid!);
+      expect(held.progs).toHaveLength(2);
+      expect(held.maps.length).toBeGreaterThanOrEqual(3);
       tool.kill('SIGTERM');
       expect(await tool.exited).toBe(0);
+      expect(await stillLoaded(held)).toEqual([]);
       const hist = tool.out.filter((l) => l.startsWith('{"histogram"')).map((l) => JSON.parse(l) as { histogram: { lo_us: number; hi_us: number; count: number }[] });
       expect(hist).toHaveLength(1);
       const slots = hist[0]!.histogram;
@@ -110,6 +114,16 @@ for (const app of apps()) {
       const hists = timed.out.filter((l) => l.startsWith('{"histogram"'));
       expect(hists.length).toBeGreaterThanOrEqual(3);
       expect(new Set(hists)).toEqual(new Set(['{"histogram":[]}']));
+    });
+
+    it('on Ctrl-C (SIGINT) prints the histogram as text and exits 0, leaving nothing loaded', async () => {
+      const ctrlC = new Proc(app.cmd, [...app.args, '--port', String(await freePort())], app.env);
+      await ctrlC.waitFor(/attached/, 'err', 60_000);
+      const held = bpfIds(ctrlC.child.pid!);
+      ctrlC.kill('SIGINT');
+      expect(await ctrlC.exited).toBe(0);
+      expect(ctrlC.out).toEqual(['delay histogram: no reads yet']);
+      expect(await stillLoaded(held)).toEqual([]);
     });
   });
 }

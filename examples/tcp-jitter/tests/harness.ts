@@ -1,7 +1,7 @@
 // Helpers of the end-to-end tests: the four apps, child processes read line
 // by line (and killed on every path), network namespaces joined by a veth pair.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -220,5 +220,32 @@ export async function exchange(opts: { host: string; port: number; delayS: numbe
     }
   } finally {
     server.kill();
+  }
+}
+
+/** The ids of the BPF programs and maps a process holds (its fds' fdinfo; a
+ *  tracepoint's perf event fd names its program too, so ids are deduplicated). */
+export function bpfIds(pid: number): { progs: number[]; maps: number[] } {
+  const ids = { progs: [] as number[], maps: [] as number[] };
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info: string;
+    try { info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'); } catch { continue; }
+    const prog = /^prog_id:\s*(\d+)$/m.exec(info), map = /^map_id:\s*(\d+)$/m.exec(info);
+    if (prog) ids.progs.push(Number(prog[1]));
+    else if (map) ids.maps.push(Number(map[1]));
+  }
+  return { progs: [...new Set(ids.progs)], maps: [...new Set(ids.maps)] };
+}
+
+/** Those of the ids that the kernel still has, waiting up to timeoutMs for them to go (freeing is deferred). */
+export async function stillLoaded(ids: { progs: number[]; maps: number[] }, timeoutMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = [
+      ...ids.progs.filter((id) => spawnSync('bpftool', ['prog', 'show', 'id', String(id)], { stdio: 'ignore' }).status === 0).map((id) => `prog ${id}`),
+      ...ids.maps.filter((id) => spawnSync('bpftool', ['map', 'show', 'id', String(id)], { stdio: 'ignore' }).status === 0).map((id) => `map ${id}`),
+    ];
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
