@@ -37,11 +37,7 @@ def server(host: str, port: int, delay: float) -> None:
 
 
 def client(host: str, port: int) -> None:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.create_connection((host, port), timeout=30) if family == socket.AF_INET else socket.socket(family) as s:
-        if family == socket.AF_INET6:
-            s.settimeout(30)
-            s.connect((host, port))
+    with socket.create_connection((host, port), timeout=30) as s:
         print(f"connected {s.getsockname()[1]}", flush=True)
         s.sendall(b"x" * 1000)
         s.recv(1)  # until the server closes
