@@ -22,6 +22,7 @@
 #define NO_S_IFSOCK 0140000
 #define NO_EINPROGRESS 115
 #define SNIFF_LEN 16
+#define WAKEUP_BYTES (64 * 1024)
 
 /* direction of data, as the observed process sees it */
 enum no_dir { DIR_NONE = 0, DIR_IN = 1, DIR_OUT = 2 };
@@ -132,7 +133,13 @@ static __always_inline void emit(struct conn *c, __u32 kind, __u64 now, __u64 la
 	e->ts_ns = now;
 	e->latency_ns = latency;
 	__builtin_memcpy(&e->conn, c, sizeof(e->conn));
-	bpf_ringbuf_submit(e, 0);
+	/* Waking the reader per request would cost a context switch per request:
+	 * request records wake it only once WAKEUP_BYTES wait (readers also drain
+	 * without a wakeup: on a timeout, a table refresh, at exit). */
+	__u64 flags = BPF_RB_FORCE_WAKEUP;
+	if (kind == EV_REQUEST && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < WAKEUP_BYTES)
+		flags = BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
 }
 
 /* Fills c's addresses from the fd's socket; false when fd is not a TCP socket. */
