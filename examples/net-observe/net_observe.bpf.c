@@ -95,10 +95,11 @@ struct {
 	__type(value, struct conn);
 } conns SEC(".maps");
 
+/* the syscall in flight of each thread: task storage, cheaper than a hash keyed by tid */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
@@ -299,8 +300,13 @@ static __always_inline int on_enter(__u32 op, __u32 fd, __u64 buf, __u32 buf_kin
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!wanted(id))
 		return 0;
-	struct inflight a = { .buf = buf, .fd = fd, .op = op, .buf_kind = buf_kind };
-	bpf_map_update_elem(&inflight, &id, &a, BPF_ANY);
+	struct inflight *a = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (a) {
+		a->buf = buf;
+		a->fd = fd;
+		a->op = op;
+		a->buf_kind = buf_kind;
+	}
 	return 0;
 }
 
@@ -309,11 +315,11 @@ static __always_inline bool take_inflight(__u64 id, __u32 op, struct inflight *o
 {
 	if (!wanted(id))
 		return false;
-	struct inflight *p = bpf_map_lookup_elem(&inflight, &id);
+	struct inflight *p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
 	if (!p)
 		return false;
 	*out = *p;
-	bpf_map_delete_elem(&inflight, &id);
+	p->op = 0;
 	return out->op == op;
 }
 
