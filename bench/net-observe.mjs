@@ -29,12 +29,16 @@ const USAGE = `usage: node bench/net-observe.mjs [options]
   --connections C   concurrent keep-alive connections of the load (default 8)
   --app A           which app attaches: node, python, go, rust (default node;
                     go and rust need npm run build with their toolchains)
+  --idle            also rounds with net-observe attached but filtering on a
+                    pid that makes no syscalls (1, init): the cost of the
+                    syscall tracepoints themselves, every program returning
+                    at its pid check
   --json            print the results as JSON
   -h, --help        this text
 `;
 
 function parseArgs(argv) {
-  const o = { rounds: 7, seconds: 4, connections: 8, app: 'node', json: false };
+  const o = { rounds: 7, seconds: 4, connections: 8, app: 'node', idle: false, json: false };
   const count = (name, v, min, max) => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < min || Number(v) > max) die(`${name} needs an integer in ${min}..${max}`);
     return Number(v);
@@ -45,6 +49,7 @@ function parseArgs(argv) {
     else if (a === '--seconds') o.seconds = count(a, argv[++i], 1, 600);
     else if (a === '--connections') o.connections = count(a, argv[++i], 1, 1000);
     else if (a === '--app') { o.app = argv[++i]; if (!APPS[o.app]) die(`--app: one of ${Object.keys(APPS).join(', ')}`); }
+    else if (a === '--idle') o.idle = true;
     else if (a === '--json') o.json = true;
     else if (a === '-h' || a === '--help') { process.stdout.write(USAGE); process.exit(0); }
     else die(`unknown option ${a}\n${USAGE}`);
@@ -82,7 +87,7 @@ async function main() {
   const port = Number(server.out().trim());
   const load = () => runJson(process.execPath, [join(REPO, 'bench', 'net-observe', 'load.mjs'), String(port), String(o.connections), String(o.seconds)]);
 
-  const rounds = { off: [], on: [] };
+  const rounds = { off: [], on: [], idle: [] };
   const seen = [];
   const one = async (mode) => {
     if (mode === 'off') {
@@ -92,19 +97,20 @@ async function main() {
     }
     const [cmd, ...args] = APPS[o.app];
     if (!existsSync(cmd)) die(`${cmd} is not built (npm run build in examples/net-observe)`);
-    const app = await start(cmd, [...args, '--pid', String(server.child.pid), '--json'], (_, err) => /ready/.test(err), 'net-observe');
+    const pid = mode === 'idle' ? 1 : server.child.pid;
+    const app = await start(cmd, [...args, '--pid', String(pid), '--json'], (_, err) => /ready/.test(err), 'net-observe');
     const r = await load();
     app.child.kill('SIGTERM');
     if (await app.exited !== 0) throw new Error(`net-observe failed: ${app.err()}`);
     const report = JSON.parse(app.out().trim().split('\n').pop());
     const observed = report.connections.reduce((n, c) => n + c.requests, 0);
-    seen.push({ observed, dropped: report.dropped });
-    rounds.on.push(r.requests / r.seconds);
+    if (mode === 'on') seen.push({ observed, dropped: report.dropped });
+    rounds[mode].push(r.requests / r.seconds);
   };
   // one unmeasured round of each first
   await load();
   for (let i = 0; i < o.rounds; i++) {
-    const order = i % 2 ? ['on', 'off'] : ['off', 'on'];
+    const order = [...(i % 2 ? ['on', 'off'] : ['off', 'on']), ...(o.idle ? ['idle'] : [])];
     for (const m of order) {
       await one(m);
       process.stderr.write(`net-observe bench: round ${i + 1}/${o.rounds} ${m}: ${rounds[m].at(-1).toFixed(0)} req/s\n`);
@@ -132,10 +138,12 @@ async function main() {
       ['', 'median req/s', 'min', 'max', 'rounds'],
       row('without net-observe', rounds.off),
       row(`with net-observe attached (${o.app} app, \`--pid\`)`, rounds.on),
+      ...(o.idle ? [row(`attached, filtering on pid 1 (the tracepoints alone)`, rounds.idle)] : []),
     ]),
     '',
     `- On/off ratio per round (each pair back to back): ${pairs.map((x) => x.toFixed(3)).join(', ')}`,
     `- Loss of throughput (1 − median of the per-round ratios): **${(loss * 100).toFixed(1)} %** (target < ${TARGET_LOSS * 100} %: **${loss < TARGET_LOSS ? 'met' : 'not met'}**); 1 − ratio of the medians: ${((1 - on / off) * 100).toFixed(1)} %`,
+    ...(o.idle ? [`- Attached but idle (pid 1): 1 − median of the per-round ratios to off: ${((1 - median(rounds.idle.map((x, i) => x / rounds.off[i]))) * 100).toFixed(1)} %`] : []),
     `- Requests net-observe counted per attached round: ${seen.map((s) => s.observed).join(', ')}; ring buffer records dropped: ${seen.reduce((n, s) => n + s.dropped, 0)}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,7 +1,7 @@
 // Starts what the end-to-end tests need (the app of a language, the peers)
 // and makes sure every child dies on every path.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
@@ -90,6 +90,20 @@ async function until(what: string, ok: () => boolean, ms: number, exited?: Promi
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Waits until the server's end of (serverPort, clientPort) is closed: no
+ * socket of that pair in CLOSE_WAIT (the peer closed, the server not yet)
+ * or ESTABLISHED in /proc/net/tcp.
+ */
+export async function serverClosed(serverPort: number, clientPort: number): Promise<void> {
+  const hex = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
+  const open = () => readFileSync('/proc/net/tcp', 'utf8').split('\n').some((line) => {
+    const f = line.trim().split(/\s+/);
+    return f[1]?.endsWith(`:${hex(serverPort)}`) && f[2]?.endsWith(`:${hex(clientPort)}`) && (f[3] === '08' || f[3] === '01');
+  });
+  await until('the server to close the connection', () => !open(), 20_000);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

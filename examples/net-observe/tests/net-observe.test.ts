@@ -3,7 +3,7 @@
 // reports with --json must equal the traffic the test made.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  apps, driveHttp, killAll, notRoot, redisBenchmark, redisCommands, redisMissing, sleep, startApp, startHttpServer, startRedis,
+  apps, driveHttp, killAll, notRoot, redisBenchmark, redisCommands, redisMissing, serverClosed, sleep, startApp, startHttpServer, startRedis,
 } from './harness.js';
 
 afterEach(killAll);
@@ -18,7 +18,8 @@ for (const app of apps) {
       const server = await startHttpServer();
       const observer = await startApp(app, ['--pid', String(server.pid)]);
       const sent = await driveHttp(server.port, REQUESTS);
-      await sleep(300); // the server's close() after the client's
+      await serverClosed(server.port, sent.localPort);
+      await sleep(100);
       const report = await observer.stop();
       await server.stop();
 
