@@ -38,6 +38,24 @@ for (const app of apps) {
       expect(report.dropped).toBe(0);
     }, 120_000);
 
+    it('counts the client side too: connect() makes the connection, the test process is the client', async () => {
+      const server = await startHttpServer();
+      try {
+        const observer = await startApp(app, ['--pid', String(process.pid), '--port', String(server.port)]);
+        const sent = await driveHttp(server.port, REQUESTS);
+        await sleep(200);
+        const report = await observer.stop();
+
+        expect(report.connections).toHaveLength(1);
+        expect(report.connections[0]).toMatchObject({
+          pid: process.pid, role: 'client', protocol: 'http', local_port: sent.localPort, remote_port: server.port,
+          remote_addr: '127.0.0.1', requests: REQUESTS, bytes_out: sent.bytesWritten, bytes_in: sent.bytesRead, closed: true,
+        });
+      } finally {
+        await server.stop();
+      }
+    }, 120_000);
+
     const noRedis = redisMissing();
     if (noRedis) console.log(`net-observe ${app.name} redis: skipped: ${noRedis}`);
     it.skipIf(noRedis !== undefined)("counts redis-benchmark requests per connection exactly, attributed to redis-server's pid and port", async () => {
