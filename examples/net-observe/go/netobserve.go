@@ -137,7 +137,11 @@ func addr(a [16]uint8, family uint16) string {
 	if family == 2 {
 		return net.IP(a[:4]).String()
 	}
-	return net.IP(a[:]).String()
+	ip := net.IP(a[:])
+	if v4 := ip.To4(); v4 != nil { // IPv4-mapped (a dual-stack socket talking IPv4)
+		return "::ffff:" + v4.String()
+	}
+	return ip.String()
 }
 
 // PercentileMs is the nearest-rank percentile of sorted nanoseconds, in ms.

@@ -38,9 +38,21 @@ const EV_REQUEST = 2;
 /** @param {Uint8Array} a @param {number} family */
 function formatAddr(a, family) {
   if (family === 2) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
+  // IPv4-mapped (a dual-stack socket talking IPv4)
+  if (a.subarray(0, 10).every((b) => b === 0) && a[10] === 0xff && a[11] === 0xff) return `::ffff:${a[12]}.${a[13]}.${a[14]}.${a[15]}`;
   const groups = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((a[i] << 8) | a[i + 1]).toString(16));
-  return groups.join(':').replace(/\b(?:0:){2,}/, ':');
+  for (let i = 0; i < 16; i += 2) groups.push((a[i] << 8) | a[i + 1]);
+  // RFC 5952: the longest run of two or more zero groups becomes '::'
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j > i ? j : i + 1;
+  }
+  const hex = (g) => g.map((x) => x.toString(16)).join(':');
+  if (best < 0) return hex(groups);
+  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
 }
 
 /** nearest-rank percentile of sorted values, in ms */

@@ -97,14 +97,17 @@ async function until(what: string, ok: () => boolean, ms: number, exited?: Promi
  * socket of that pair in CLOSE_WAIT (the peer closed, the server not yet)
  * or ESTABLISHED in /proc/net/tcp.
  */
-export async function serverClosed(serverPort: number, clientPort: number): Promise<void> {
+export async function serverClosed(serverPort: number, clientPort: number, table = '/proc/net/tcp'): Promise<void> {
   const hex = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
-  const open = () => readFileSync('/proc/net/tcp', 'utf8').split('\n').some((line) => {
+  const open = () => readFileSync(table, 'utf8').split('\n').some((line) => {
     const f = line.trim().split(/\s+/);
     return f[1]?.endsWith(`:${hex(serverPort)}`) && f[2]?.endsWith(`:${hex(clientPort)}`) && (f[3] === '08' || f[3] === '01');
   });
   await until('the server to close the connection', () => !open(), 20_000);
 }
+
+/** serverClosed for a server's IPv6 socket (dual-stack: its IPv4 peers too). */
+export const serverClosed6 = (serverPort: number, clientPort: number) => serverClosed(serverPort, clientPort, '/proc/net/tcp6');
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -130,9 +133,9 @@ export async function startApp(app: App, args: string[]): Promise<{ stop(): Prom
   };
 }
 
-/** The Node http server of tests/http-server.mjs, in a child process. */
-export async function startHttpServer(): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
-  const p = start([process.execPath, join(exampleDir, 'tests', 'http-server.mjs')]);
+/** The Node http server of tests/http-server.mjs on host, in a child process. */
+export async function startHttpServer(host = '127.0.0.1'): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
+  const p = start([process.execPath, join(exampleDir, 'tests', 'http-server.mjs')], { HOST: host });
   await until('the http server', () => /\d+\n/.test(p.out()), 20_000, p.exited);
   return {
     pid: p.child.pid!, port: Number(p.out().trim()),

@@ -1,5 +1,5 @@
 // The HTTP peer of the tests and the benchmark: a Node http server on
-// 127.0.0.1:0 (prints its port) answering every request with a body of
+// 127.0.0.1:0, or $HOST (prints its port) answering every request with a body of
 // 2 × the request body's length + 1 bytes.
 import http from 'node:http';
 
@@ -13,5 +13,5 @@ const server = http.createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
+server.listen(0, process.env.HOST ?? '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
 process.on('SIGTERM', () => process.exit(0));

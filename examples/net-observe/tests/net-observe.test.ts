@@ -3,7 +3,7 @@
 // reports with --json must equal the traffic the test made.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  apps, driveHttp, killAll, notRoot, redisBenchmark, redisCommands, redisMissing, serverClosed, sleep, startApp, startHttpServer, startRedis,
+  apps, driveHttp, killAll, notRoot, redisBenchmark, redisCommands, redisMissing, serverClosed, serverClosed6, sleep, startApp, startHttpServer, startRedis,
 } from './harness.js';
 
 afterEach(killAll);
@@ -50,6 +50,25 @@ for (const app of apps) {
         expect(report.connections[0]).toMatchObject({
           pid: process.pid, role: 'client', protocol: 'http', local_port: sent.localPort, remote_port: server.port,
           remote_addr: '127.0.0.1', requests: REQUESTS, bytes_out: sent.bytesWritten, bytes_in: sent.bytesRead, closed: true,
+        });
+      } finally {
+        await server.stop();
+      }
+    }, 120_000);
+
+    it('reports a dual-stack server\'s IPv4 connection with IPv4-mapped IPv6 addresses', async () => {
+      const server = await startHttpServer('::');
+      try {
+        const observer = await startApp(app, ['--pid', String(server.pid)]);
+        const sent = await driveHttp(server.port, 3);
+        await serverClosed6(server.port, sent.localPort);
+        const report = await observer.stop();
+
+        const mine = report.connections.filter((c) => c.remote_port === sent.localPort);
+        expect(mine).toHaveLength(1);
+        expect(mine[0]).toMatchObject({
+          local_addr: '::ffff:127.0.0.1', remote_addr: '::ffff:127.0.0.1', local_port: server.port,
+          protocol: 'http', requests: 3, bytes_in: sent.bytesWritten, bytes_out: sent.bytesRead,
         });
       } finally {
         await server.stop();

@@ -12,6 +12,7 @@ Needs the generated package `net_observe` (build/python) on the path.
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -29,9 +30,10 @@ _EV_CLOSE = 3
 def _addr(a: bytes, family: int) -> str:
     if family == 2:
         return ".".join(str(b) for b in a[:4])
-    import ipaddress
-
-    return str(ipaddress.IPv6Address(bytes(a[:16])))
+    b = bytes(a[:16])
+    if b[:12] == b"\0" * 10 + b"\xff\xff":  # IPv4-mapped (a dual-stack socket talking IPv4)
+        return "::ffff:" + ".".join(str(x) for x in b[12:])
+    return str(ipaddress.IPv6Address(b))
 
 
 def percentile_ms(sorted_ns: list[int], p: float) -> float | None:
