@@ -7,7 +7,8 @@
 // request is the data in the request direction until the first data back)
 // and their latency, and the protocol seen in the first bytes (HTTP/1.x,
 // Redis RESP). Counters live in the `conns` map; the ring buffer `events`
-// carries connection open/close and one record per request.
+// carries connection open/close, the ring buffer `requests` one small record
+// per request (its latency).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -29,7 +30,7 @@ enum no_dir { DIR_NONE = 0, DIR_IN = 1, DIR_OUT = 2 };
 /* which end of the connection the observed process is */
 enum no_role { ROLE_UNKNOWN = 0, ROLE_SERVER = 1, ROLE_CLIENT = 2 };
 enum no_proto { PROTO_UNKNOWN = 0, PROTO_HTTP = 1, PROTO_REDIS = 2 };
-enum no_kind { EV_OPEN = 1, EV_REQUEST = 2, EV_CLOSE = 3 };
+enum no_kind { EV_OPEN = 1, EV_CLOSE = 3 };
 /* where the data buffer of a syscall is */
 enum no_buf_kind { BUF_PLAIN = 0, BUF_IOVEC = 1, BUF_MSGHDR = 2 };
 
@@ -65,12 +66,22 @@ struct conn {
 	__u8 pad[3];
 };
 
+/* a connection opened or closed (ring buffer `events`) */
 struct event {
-	__u32 kind;	/* enum kind */
+	__u32 kind;	/* EV_OPEN or EV_CLOSE */
 	__u32 pad;
 	__u64 ts_ns;
-	__u64 latency_ns;	/* EV_REQUEST: first response byte - first request byte */
 	struct conn conn;	/* the connection's counters after this event */
+};
+
+/* a request answered (ring buffer `requests`): small, as there is one per request */
+struct req_record {
+	__u32 pid;
+	__u32 fd;
+	__u16 sport;
+	__u16 dport;
+	__u32 pad;
+	__u64 latency_ns;	/* first response byte - first request byte */
 };
 
 struct inflight {
@@ -87,6 +98,13 @@ struct {
 } events SEC(".maps");
 
 COOLBPF_EVENT(events, struct event);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} requests SEC(".maps");
+
+COOLBPF_EVENT(requests, struct req_record);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -122,7 +140,7 @@ static __always_inline bool wanted(__u64 id)
 	return !target_pid || (__u32)(id >> 32) == target_pid;
 }
 
-static __always_inline void emit(struct conn *c, __u32 kind, __u64 now, __u64 latency)
+static __always_inline void emit(struct conn *c, __u32 kind, __u64 now)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -132,15 +150,28 @@ static __always_inline void emit(struct conn *c, __u32 kind, __u64 now, __u64 la
 	e->kind = kind;
 	e->pad = 0;
 	e->ts_ns = now;
-	e->latency_ns = latency;
 	__builtin_memcpy(&e->conn, c, sizeof(e->conn));
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void emit_request(struct conn *c, __u64 latency)
+{
+	struct req_record *r = bpf_ringbuf_reserve(&requests, sizeof(*r), 0);
+	if (!r) {
+		__sync_fetch_and_add(&dropped, 1);
+		return;
+	}
+	r->pid = c->pid;
+	r->fd = c->fd;
+	r->sport = c->sport;
+	r->dport = c->dport;
+	r->pad = 0;
+	r->latency_ns = latency;
 	/* Waking the reader per request would cost a context switch per request:
 	 * request records wake it only once WAKEUP_BYTES wait (readers also drain
 	 * without a wakeup: on a timeout, a table refresh, at exit). */
-	__u64 flags = BPF_RB_FORCE_WAKEUP;
-	if (kind == EV_REQUEST && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < WAKEUP_BYTES)
-		flags = BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	__u64 flags = bpf_ringbuf_query(&requests, BPF_RB_AVAIL_DATA) < WAKEUP_BYTES ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(r, flags);
 }
 
 /* Fills c's addresses from the fd's socket; false when fd is not a TCP socket. */
@@ -211,7 +242,7 @@ static struct conn *conn_of(__u64 id, __u32 fd, __u8 role, bool fresh, __u64 now
 	bpf_map_update_elem(&conns, &key, c, BPF_ANY);
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (c)
-		emit(c, EV_OPEN, now, 0);
+		emit(c, EV_OPEN, now);
 	return c;
 }
 
@@ -290,7 +321,7 @@ static __always_inline void account(struct conn *c, struct inflight *a, __u8 dir
 		c->pending = 0;
 		c->requests++;
 		c->latency_sum_ns += latency;
-		emit(c, EV_REQUEST, now, latency);
+		emit_request(c, latency);
 	}
 	c->last_dir = dir;
 }
@@ -406,7 +437,7 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	if (!c)
 		return 0;
 	if (!c->ignored)
-		emit(c, EV_CLOSE, bpf_ktime_get_ns(), 0);
+		emit(c, EV_CLOSE, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }

@@ -18,12 +18,14 @@ import (
 	"time"
 
 	no "coolbpf.local/net_observe"
+	"coolbpf.local/net_observe/coolbpf"
 )
 
-const (
-	evRequest = 2
-	evClose   = 3
-)
+const evClose = 3
+
+// pollEvery bounds how stale the latencies are: request records wake a
+// reader only in bulk, so the readers also look this often.
+const pollEvery = 200 * time.Millisecond
 
 var protocols = []string{"unknown", "http", "redis"}
 var roles = []string{"unknown", "server", "client"}
@@ -61,9 +63,8 @@ type connKey struct {
 }
 
 type tracked struct {
-	c         no.Conn
-	latencies []uint64
-	closed    bool
+	c      no.Conn
+	closed bool
 }
 
 // merge keeps the larger of what we have and what we read (counters only grow).
@@ -75,13 +76,15 @@ func (t *tracked) merge(c no.Conn) {
 
 // Observer is net-observe attached.
 type Observer struct {
-	skel   *no.NetObserve
-	mu     sync.Mutex
-	conns  map[connKey]*tracked
-	order  []connKey
-	cancel context.CancelFunc
-	done   chan error
-	closed bool
+	skel  *no.NetObserve
+	mu    sync.Mutex
+	conns map[connKey]*tracked
+	order []connKey
+	// latencies by connection: the two ring buffers are not ordered with each other
+	latencies map[connKey][]uint64
+	cancel    context.CancelFunc
+	done      chan error
+	closed    bool
 }
 
 // Observe loads and attaches net-observe.
@@ -95,14 +98,53 @@ func Observe(opts Options) (*Observer, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	o := &Observer{skel: skel, conns: map[connKey]*tracked{}, cancel: cancel, done: make(chan error, 1)}
+	o := &Observer{skel: skel, conns: map[connKey]*tracked{}, latencies: map[connKey][]uint64{}, cancel: cancel, done: make(chan error, 2)}
 	go func() {
-		o.done <- skel.Maps.Events.Consume(ctx, func(ev no.Event, _ int) error {
+		o.done <- consume(ctx, skel.Maps.Events, func(ev no.Event, _ int) error {
 			o.onEvent(ev)
 			return nil
 		})
 	}()
+	go func() {
+		o.done <- consume(ctx, skel.Maps.Requests, func(r no.ReqRecord, _ int) error {
+			o.onRequest(r)
+			return nil
+		})
+	}()
 	return o, nil
+}
+
+// consume reads events until ctx is done, looking at least every pollEvery.
+func consume[T any](ctx context.Context, events *coolbpf.Events[T], fn func(T, int) error) error {
+	for ctx.Err() == nil {
+		round, cancel := context.WithTimeout(ctx, pollEvery)
+		err := events.Consume(round, fn)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drain takes the records waiting, without waiting for more.
+func drain[T any](events *coolbpf.Events[T], fn func(T)) {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		rec, err := events.Read(ctx)
+		cancel()
+		if err != nil {
+			return
+		}
+		fn(rec.Value)
+	}
+}
+
+func (o *Observer) onRequest(r no.ReqRecord) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	k := connKey{r.Pid, r.Fd, r.Sport, r.Dport}
+	o.latencies[k] = append(o.latencies[k], r.LatencyNs)
 }
 
 func (o *Observer) track(c no.Conn) *tracked {
@@ -124,10 +166,7 @@ func (o *Observer) onEvent(ev no.Event) {
 		return
 	}
 	t.merge(ev.Conn)
-	switch ev.Kind {
-	case evRequest:
-		t.latencies = append(t.latencies, ev.LatencyNs)
-	case evClose:
+	if ev.Kind == evClose {
 		t.c = ev.Conn
 		t.closed = true
 	}
@@ -164,9 +203,9 @@ func name(names []string, i uint8) string {
 	return "unknown"
 }
 
-func (t *tracked) stats() ConnectionStats {
+func (t *tracked) stats(latencies []uint64) ConnectionStats {
 	c := t.c
-	lat := append([]uint64(nil), t.latencies...)
+	lat := append([]uint64(nil), latencies...)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return ConnectionStats{
 		Pid: c.Pid, Comm: c.Comm.String(), Fd: c.Fd,
@@ -209,7 +248,7 @@ func (o *Observer) Connections() ([]ConnectionStats, error) {
 	}
 	out := make([]ConnectionStats, 0, len(o.order))
 	for _, k := range o.order {
-		out = append(out, o.conns[k].stats())
+		out = append(out, o.conns[k].stats(o.latencies[k]))
 	}
 	return out, nil
 }
@@ -230,15 +269,11 @@ func (o *Observer) Close() error {
 	o.mu.Unlock()
 	o.cancel()
 	err := <-o.done
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		rec, rerr := o.skel.Maps.Events.Read(ctx)
-		cancel()
-		if rerr != nil {
-			break
-		}
-		o.onEvent(rec.Value)
+	if err2 := <-o.done; err == nil {
+		err = err2
 	}
+	drain(o.skel.Maps.Events, o.onEvent)
+	drain(o.skel.Maps.Requests, o.onRequest)
 	o.mu.Lock()
 	if rerr := o.refresh(); err == nil {
 		err = rerr

@@ -6,13 +6,13 @@
 //   obs.close();                                    // detach; nothing stays loaded
 //
 // The BPF side (../net_observe.bpf.c) counts in its `conns` map and sends
-// connection open/close and one record per request through `events`.
+// connection open/close through `events` and one record per request (its
+// latency) through `requests`.
 import { init } from '../build/node/dist/index.js';
 
 const PROTOCOLS = ['unknown', 'http', 'redis'];
 const ROLES = ['unknown', 'server', 'client'];
 const EV_CLOSE = 3;
-const EV_REQUEST = 2;
 
 /**
  * @typedef {object} ConnectionStats
@@ -63,8 +63,9 @@ export function percentileMs(sortedNs, p) {
 }
 
 class Tracked {
-  constructor(c) {
-    this.latencies = [];
+  /** @param {object} c the connection's counters @param {bigint[]} latencies its requests' latencies (ns) */
+  constructor(c, latencies) {
+    this.latencies = latencies;
     this.closed = false;
     this.c = c;
   }
@@ -101,21 +102,28 @@ export function observe(options = {}) {
   });
   /** @type {Map<string, Tracked>} */
   const conns = new Map();
+  /** latencies by connection: the two ring buffers are not ordered with each other */
+  const latencies = new Map();
   const keyOf = (c) => `${c.pid}/${c.fd}/${c.sport}/${c.dport}`;
+  const latenciesOf = (k) => {
+    let l = latencies.get(k);
+    if (!l) latencies.set(k, (l = []));
+    return l;
+  };
   const track = (c) => {
     const k = keyOf(c);
     let t = conns.get(k);
-    if (!t) conns.set(k, (t = new Tracked(c)));
+    if (!t) conns.set(k, (t = new Tracked(c, latenciesOf(k))));
     return t;
   };
   const onEvent = (ev) => {
     const t = track(ev.conn);
     if (t.closed) return;
     t.merge(ev.conn);
-    if (ev.kind === EV_REQUEST) t.latencies.push(ev.latency_ns);
     if (ev.kind === EV_CLOSE) { t.c = ev.conn; t.closed = true; }
   };
-  const sub = skel.maps.events.subscribe(onEvent);
+  const onRequest = (r) => latenciesOf(keyOf(r)).push(r.latency_ns);
+  const subs = [skel.maps.events.subscribe(onEvent), skel.maps.requests.subscribe(onRequest)];
   let closed = false;
 
   return {
@@ -123,6 +131,7 @@ export function observe(options = {}) {
     connections() {
       if (!closed) {
         for (const ev of skel.maps.events.drain()) onEvent(ev);
+        for (const r of skel.maps.requests.drain()) onRequest(r);
         for (const [, c] of skel.maps.conns) {
           if (c.ignored) continue;
           const t = track(c);
@@ -137,7 +146,7 @@ export function observe(options = {}) {
     close() {
       if (closed) return;
       closed = true;
-      sub.stop();
+      for (const sub of subs) sub.stop();
       skel.destroy();
     },
   };

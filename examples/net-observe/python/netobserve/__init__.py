@@ -23,7 +23,6 @@ __all__ = ["ConnectionStats", "Observer", "observe", "percentile_ms"]
 
 _PROTOCOLS = ("unknown", "http", "redis")
 _ROLES = ("unknown", "server", "client")
-_EV_REQUEST = 2
 _EV_CLOSE = 3
 
 
@@ -71,6 +70,7 @@ class ConnectionStats:
 @dataclass
 class _Tracked:
     c: net_observe.Conn
+    #: its requests' latencies (ns), shared with Observer._latencies
     latencies: list[int] = field(default_factory=list)
     closed: bool = False
 
@@ -100,35 +100,45 @@ class Observer:
     def __init__(self, pid: int = 0, port: int = 0, so_path: str | None = None) -> None:
         self._skel = net_observe.init(so_path=so_path, rodata={"target_pid": pid, "target_port": port})
         self._conns: dict[tuple[int, int, int, int], _Tracked] = {}
+        # latencies by connection: the two ring buffers are not ordered with each other
+        self._latencies: dict[tuple[int, int, int, int], list[int]] = {}
         self._closed = False
 
     def _track(self, c: net_observe.Conn) -> _Tracked:
         k = (c.pid, c.fd, c.sport, c.dport)
         t = self._conns.get(k)
         if t is None:
-            t = self._conns[k] = _Tracked(c)
+            t = self._conns[k] = _Tracked(c, self._latencies.setdefault(k, []))
         return t
+
+    def _on_request(self, r: net_observe.ReqRecord, _cpu: int) -> None:
+        self._latencies.setdefault((r.pid, r.fd, r.sport, r.dport), []).append(r.latency_ns)
 
     def _on_event(self, ev: net_observe.Event, _cpu: int) -> None:
         t = self._track(ev.conn)
         if t.closed:
             return
         t.merge(ev.conn)
-        if ev.kind == _EV_REQUEST:
-            t.latencies.append(ev.latency_ns)
-        elif ev.kind == _EV_CLOSE:
+        if ev.kind == _EV_CLOSE:
             t.c = ev.conn
             t.closed = True
 
     def poll(self, timeout: float | None) -> int:
-        """Waits up to timeout seconds for events and takes them; how many."""
-        return self._skel.maps.events.poll(self._on_event, timeout)
+        """Waits up to timeout seconds for connection events, then takes them and
+        the request records waiting (these wake a reader only in bulk); how many."""
+        n = self._skel.maps.events.poll(self._on_event, timeout)
+        for r in self._skel.maps.requests.drain():
+            self._on_request(r, 0)
+            n += 1
+        return n
 
     def connections(self) -> list[ConnectionStats]:
         """Every connection seen; open ones refreshed from the map."""
         if not self._closed:
             for ev in self._skel.maps.events.drain():
                 self._on_event(ev, 0)
+            for r in self._skel.maps.requests.drain():
+                self._on_request(r, 0)
             for _key, c in self._skel.maps.conns.items():
                 if c.ignored:
                     continue

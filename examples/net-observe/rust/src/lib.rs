@@ -11,9 +11,8 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use net_observe::{Conn, Event, InitOptions, NetObserve, Result, RodataInit};
+use net_observe::{Conn, Event, InitOptions, NetObserve, ReqRecord, Result, RodataInit};
 
-const EV_REQUEST: u32 = 2;
 const EV_CLOSE: u32 = 3;
 const PROTOCOLS: [&str; 3] = ["unknown", "http", "redis"];
 const ROLES: [&str; 3] = ["unknown", "server", "client"];
@@ -105,28 +104,32 @@ fn addr(a: &[u8; 16], family: u16) -> String {
 
 struct Tracked {
     c: Conn,
-    latencies: Vec<u64>,
     closed: bool,
 }
 
 impl Tracked {
     /// Counters only grow: keeps the larger of what we have and what we read.
     fn merge(&mut self, c: &Conn) {
-        if c.bytes_in + c.bytes_out + c.requests >= self.c.bytes_in + self.c.bytes_out + self.c.requests {
+        if c.bytes_in + c.bytes_out + c.requests
+            >= self.c.bytes_in + self.c.bytes_out + self.c.requests
+        {
             self.c = *c;
         }
     }
 
-    fn stats(&self) -> ConnectionStats {
+    fn stats(&self, latencies: Option<&Vec<u64>>) -> ConnectionStats {
         let c = &self.c;
-        let mut lat = self.latencies.clone();
+        let mut lat = latencies.cloned().unwrap_or_default();
         lat.sort_unstable();
         ConnectionStats {
             pid: c.pid,
             comm: c.comm.to_str_lossy().into_owned(),
             fd: c.fd,
             role: ROLES.get(c.role as usize).copied().unwrap_or("unknown"),
-            protocol: PROTOCOLS.get(c.proto as usize).copied().unwrap_or("unknown"),
+            protocol: PROTOCOLS
+                .get(c.proto as usize)
+                .copied()
+                .unwrap_or("unknown"),
             local_addr: addr(&c.saddr, c.family),
             local_port: c.sport,
             remote_addr: addr(&c.daddr, c.family),
@@ -143,10 +146,14 @@ impl Tracked {
     }
 }
 
+type Key = (u32, u32, u16, u16);
+
 #[derive(Default)]
 struct Table {
-    conns: HashMap<(u32, u32, u16, u16), usize>,
-    list: Vec<Tracked>,
+    conns: HashMap<Key, usize>,
+    list: Vec<(Key, Tracked)>,
+    /// latencies by connection: the two ring buffers are not ordered with each other
+    latencies: HashMap<Key, Vec<u64>>,
 }
 
 impl Table {
@@ -154,10 +161,23 @@ impl Table {
         let k = (c.pid, c.fd, c.sport, c.dport);
         let list = &mut self.list;
         let i = *self.conns.entry(k).or_insert_with(|| {
-            list.push(Tracked { c: *c, latencies: Vec::new(), closed: false });
+            list.push((
+                k,
+                Tracked {
+                    c: *c,
+                    closed: false,
+                },
+            ));
             list.len() - 1
         });
-        &mut self.list[i]
+        &mut self.list[i].1
+    }
+
+    fn on_request(&mut self, r: &ReqRecord) {
+        self.latencies
+            .entry((r.pid, r.fd, r.sport, r.dport))
+            .or_default()
+            .push(r.latency_ns);
     }
 
     fn on_event(&mut self, ev: &Event) {
@@ -166,13 +186,9 @@ impl Table {
             return;
         }
         t.merge(&ev.conn);
-        match ev.kind {
-            EV_REQUEST => t.latencies.push(ev.latency_ns),
-            EV_CLOSE => {
-                t.c = ev.conn;
-                t.closed = true;
-            }
-            _ => {}
+        if ev.kind == EV_CLOSE {
+            t.c = ev.conn;
+            t.closed = true;
         }
     }
 }
@@ -187,17 +203,28 @@ impl Observer {
     /// Loads and attaches net-observe for one process (pid) and/or port; 0 means every one.
     pub fn new(pid: u32, port: u16) -> Result<Observer> {
         let options = InitOptions {
-            rodata: RodataInit { target_pid: Some(pid), target_port: Some(port) },
+            rodata: RodataInit {
+                target_pid: Some(pid),
+                target_port: Some(port),
+            },
             ..Default::default()
         };
-        Ok(Observer { skel: Some(net_observe::init(&options)?), table: Table::default() })
+        Ok(Observer {
+            skel: Some(net_observe::init(&options)?),
+            table: Table::default(),
+        })
     }
 
-    /// Waits up to `timeout` for events and takes them; how many.
+    /// Waits up to `timeout` for connection events, then takes them and the
+    /// request records waiting (these wake a reader only in bulk); how many.
     pub fn poll(&mut self, timeout: Duration) -> Result<usize> {
         let Some(skel) = &self.skel else { return Ok(0) };
         let table = &mut self.table;
-        skel.maps().events()?.poll(timeout, |ev, _| table.on_event(ev))
+        let n = skel
+            .maps()
+            .events()?
+            .poll(timeout, |ev, _| table.on_event(ev))?;
+        Ok(n + skel.maps().requests()?.drain(|r, _| table.on_request(r))?)
     }
 
     /// Every connection seen; open ones refreshed from the map (after close: as they were then).
@@ -205,6 +232,7 @@ impl Observer {
         if let Some(skel) = &self.skel {
             let table = &mut self.table;
             skel.maps().events()?.drain(|ev, _| table.on_event(ev))?;
+            skel.maps().requests()?.drain(|r, _| table.on_request(r))?;
             for entry in skel.maps().conns()?.iter() {
                 let (_, c) = entry?;
                 if c.ignored != 0 {
@@ -216,7 +244,12 @@ impl Observer {
                 }
             }
         }
-        Ok(self.table.list.iter().map(Tracked::stats).collect())
+        let table = &self.table;
+        Ok(table
+            .list
+            .iter()
+            .map(|(k, t)| t.stats(table.latencies.get(k)))
+            .collect())
     }
 
     /// Ring buffer records BPF could not send (full).

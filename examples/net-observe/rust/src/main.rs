@@ -30,7 +30,12 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { pid: 0, port: 0, interval: Duration::from_secs(1), json: false };
+    let mut a = Args {
+        pid: 0,
+        port: 0,
+        interval: Duration::from_secs(1),
+        json: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -57,8 +62,11 @@ fn ms(v: Option<f64>) -> String {
 }
 
 fn table(conns: &[ConnectionStats]) -> String {
-    let mut rows: Vec<Vec<String>> =
-        vec![["PID", "COMM", "LOCAL", "REMOTE", "PROTO", "IN", "OUT", "REQS", "P50ms", "P99ms"].map(String::from).to_vec()];
+    let mut rows: Vec<Vec<String>> = vec![[
+        "PID", "COMM", "LOCAL", "REMOTE", "PROTO", "IN", "OUT", "REQS", "P50ms", "P99ms",
+    ]
+    .map(String::from)
+    .to_vec()];
     for c in conns {
         rows.push(vec![
             c.pid.to_string(),
@@ -73,9 +81,19 @@ fn table(conns: &[ConnectionStats]) -> String {
             ms(c.p99_ms),
         ]);
     }
-    let widths: Vec<usize> = (0..rows[0].len()).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+        .collect();
     rows.iter()
-        .map(|r| r.iter().enumerate().map(|(i, v)| format!("{v:<w$}", w = widths[i])).collect::<Vec<_>>().join("  ").trim_end().to_string())
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .map(|(i, v)| format!("{v:<w$}", w = widths[i]))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -86,11 +104,16 @@ fn run(args: &Args) -> Result<(), String> {
     let tty = std::io::stdout().is_terminal();
     let mut next = Instant::now() + args.interval;
     while !STOP.load(Ordering::SeqCst) {
-        obs.poll(Duration::from_millis(200)).map_err(|e| e.to_string())?;
+        obs.poll(Duration::from_millis(200))
+            .map_err(|e| e.to_string())?;
         if !args.json && Instant::now() >= next {
             next += args.interval;
             let out = table(&obs.connections().map_err(|e| e.to_string())?);
-            print!("{}{out}\n{}", if tty { "\x1b[H\x1b[2J" } else { "" }, if tty { "" } else { "\n" });
+            print!(
+                "{}{out}\n{}",
+                if tty { "\x1b[H\x1b[2J" } else { "" },
+                if tty { "" } else { "\n" }
+            );
             let _ = std::io::stdout().flush();
         }
     }
@@ -99,7 +122,10 @@ fn run(args: &Args) -> Result<(), String> {
     obs.close();
     if args.json {
         let list: Vec<String> = conns.iter().map(ConnectionStats::to_json).collect();
-        println!("{{\"connections\":[{}],\"dropped\":{dropped}}}", list.join(","));
+        println!(
+            "{{\"connections\":[{}],\"dropped\":{dropped}}}",
+            list.join(",")
+        );
     } else {
         println!("{}", table(&conns));
     }
