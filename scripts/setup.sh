@@ -11,7 +11,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages: the BPF toolchain (clang-16 for ENUM64 and CO-RE type
 # matches), libbpf headers, bpftool, and what bpf.so links against; pahole
 # (dwarves) turns DWARF into BTF and bwrap sandboxes the build server's clang.
-PACKAGES=(clang clang-16 llvm llvm-16 libbpf-dev bpftool libelf-dev zlib1g-dev make gcc time dwarves bubblewrap)
+# redis-server and redis-tools are the Redis peer of examples/net-observe's tests
+# (the tests start their own instance on a free port).
+PACKAGES=(clang clang-16 llvm llvm-16 libbpf-dev bpftool libelf-dev zlib1g-dev make gcc time dwarves bubblewrap redis-server redis-tools)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
