@@ -12,8 +12,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # matches), libbpf headers, bpftool, and what bpf.so links against; pahole
 # (dwarves) turns DWARF into BTF and bwrap sandboxes the build server's clang.
 # redis-server and redis-tools are the Redis peer of examples/net-observe's tests
-# (the tests start their own instance on a free port).
-PACKAGES=(clang clang-16 llvm llvm-16 libbpf-dev bpftool libelf-dev zlib1g-dev make gcc time dwarves bubblewrap redis-server redis-tools)
+# (the tests start their own instance on a free port); iproute2's `ip` makes the
+# network namespaces and veth pair of examples/tcp-jitter's tests.
+PACKAGES=(clang clang-16 llvm llvm-16 libbpf-dev bpftool libelf-dev zlib1g-dev make gcc time dwarves bubblewrap redis-server redis-tools iproute2)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
