@@ -32,6 +32,20 @@ describe('BtfStore', () => {
     expect(readdirSync(join(root, 'btf', 'x86_64')).sort()).toEqual(['6.1.0-47-cloud-amd64.btf', '6.1.0-47-cloud-amd64.json']);
   });
 
+  it("sees another process's add within recheckMs, its own at once", () => {
+    let now = 0;
+    const server = new BtfStore(root, { recheckMs: 1000, now: () => now });
+    const other = new BtfStore(root);
+    expect(server.list()).toEqual([]);
+    other.add(smallBtf('events'), { release: '6.1.0-a', arch: 'x86_64', source: 'cli' });
+    now = 999;
+    expect(server.list()).toEqual([]);
+    now = 1000;
+    expect(server.list().map((e) => e.release)).toEqual(['6.1.0-a']);
+    server.add(smallBtf('globals'), { release: '6.1.0-b', arch: 'x86_64', source: 'upload' });
+    expect(server.find({ release: '6.1.0-b' }, 'x86_64').source).toBe('upload');
+  });
+
   it('404s for what it does not hold, 400s for bad input', () => {
     const s = new BtfStore(root);
     const err = (() => {

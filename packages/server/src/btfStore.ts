@@ -48,7 +48,14 @@ export function rawKernelBtf(bytes: Uint8Array, label: string): Uint8Array {
  * name and renamed, so readers never see half a file.
  */
 export class BtfStore {
-  constructor(readonly root: string) {}
+  /**
+   * `now` (ms) is for tests. Another process's add (`coolbpf-gen btf add
+   * --store`) is seen within `recheckMs`; this instance's own at once.
+   */
+  constructor(
+    readonly root: string,
+    readonly o: { readonly recheckMs?: number; readonly now?: () => number } = {},
+  ) {}
 
   #dir(arch: Arch): string {
     return join(this.root, 'btf', arch);
@@ -78,13 +85,24 @@ export class BtfStore {
       rmSync(join(dir, `${tmp}.btf`), { force: true });
       rmSync(join(dir, `${tmp}.json`), { force: true });
     }
+    this.#listed = null;
     return entry;
   }
 
-  #listed: { stamp: string; entries: BtfEntry[] } | null = null;
+  #listed: { stamp: string; entries: BtfEntry[]; checkedAt: number } | null = null;
 
-  /** Every entry; re-read only when a directory changed (every add renames into one). */
+  /**
+   * Every entry; re-read only when a directory changed (every add renames
+   * into one), and the directories are looked at no more than once per
+   * `recheckMs`: under load, stat calls were a tenth of a cached download.
+   */
   list(): BtfEntry[] {
+    return [...this.#entries()];
+  }
+
+  #entries(): readonly BtfEntry[] {
+    const now = (this.o.now ?? Date.now)();
+    if (this.#listed && now - this.#listed.checkedAt < (this.o.recheckMs ?? 1000)) return this.#listed.entries;
     const stamp = ARCHES.map((a) => {
       try {
         return String(statSync(this.#dir(a)).mtimeMs);
@@ -92,8 +110,8 @@ export class BtfStore {
         return '-';
       }
     }).join(',');
-    if (this.#listed?.stamp !== stamp) this.#listed = { stamp, entries: this.#read() };
-    return [...this.#listed.entries];
+    this.#listed = this.#listed?.stamp === stamp ? { ...this.#listed, checkedAt: now } : { stamp, entries: this.#read(), checkedAt: now };
+    return this.#listed.entries;
   }
 
   #read(): BtfEntry[] {
@@ -120,7 +138,7 @@ export class BtfStore {
 
   /** The entry for a release (or a SHA-256), or a 404. */
   find(target: { release: string } | { btf: string }, arch: Arch): BtfEntry {
-    const e = this.list().find((x) => x.arch === arch && ('release' in target ? x.release === target.release : x.sha256 === target.btf));
+    const e = this.#entries().find((x) => x.arch === arch && ('release' in target ? x.release === target.release : x.sha256 === target.btf));
     if (!e) {
       const what = 'release' in target ? `kernel release '${target.release}'` : `BTF ${target.btf}`;
       throw new HttpError(404, `no BTF for ${what} (${arch}) in the store; upload it with \`coolbpf-gen btf add\` or POST /btf`);

@@ -6,11 +6,11 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { ArtifactCache } from './artifacts.js';
 import { BtfStore, type BtfEntry } from './btfStore.js';
 import { HttpError, badRequest } from './errors.js';
-import { requestKey } from './key.js';
 import { Metrics } from './metrics.js';
 import { writeTree } from './paths.js';
 import { CompileQueue, InFlight } from './queue.js';
-import { checkArch, checkRelease, parseCompileRequest, type Arch, type CompileRequest } from './request.js';
+import { checkArch, checkRelease, type Arch, type CompileRequest } from './request.js';
+import { RequestMemo } from './requestMemo.js';
 import { encodeTar, WARNINGS_ENTRY, type TarEntry } from './tar.js';
 
 /** One compile, as the server hands it to the Compiler. */
@@ -121,6 +121,7 @@ export function createBuildServer(o: ServerOptions): BuildServer {
   const metrics = new Metrics();
   const queue = new CompileQueue(o.concurrency, o.maxQueued);
   const inFlight = new InFlight<{ archive: Buffer; key: string }>();
+  const requests = new RequestMemo(o.compiler.toolchain);
   const jobsDir = join(o.store, 'jobs');
   // what a killed server left (one server per store)
   rmSync(jobsDir, { recursive: true, force: true });
@@ -174,17 +175,11 @@ export function createBuildServer(o: ServerOptions): BuildServer {
   }
 
   async function compile(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, maxRequest);
-    let json: unknown;
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch (e) {
-      throw badRequest(`request body is not JSON (${(e as Error).message})`);
-    }
-    const request = parseCompileRequest(json);
+    const parsed = requests.parse(await readBody(req, maxRequest));
+    const { request } = parsed;
     if (!o.compiler.arches.includes(request.arch)) throw badRequest(`arch ${request.arch}: this server builds for ${o.compiler.arches.join(', ')} only`);
     const btf = store.find(request.target, request.arch);
-    const key = requestKey(request, btf.sha256, o.compiler.toolchain);
+    const key = parsed.key(btf.sha256);
     const headers = (cache: string): Record<string, string> => ({ 'Content-Type': 'application/x-tar', 'X-Coolbpf-Key': key, 'X-Coolbpf-Cache': cache, 'X-Coolbpf-Btf': btf.sha256, ETag: `"${key}"` });
     // the key names the outputs' content: a client holding them needs no bytes
     if (req.headers['if-none-match'] === `"${key}"`) {
