@@ -9,10 +9,16 @@
 // Redis RESP). Counters live in the `conns` map; the ring buffer `events`
 // carries connection open/close, the ring buffer `requests` one small record
 // per request (its latency).
+//
+// Only the exits of the data syscalls are traced: a syscall's arguments are
+// still in the registers it was entered with (the task's pt_regs) when it
+// returns, so one program per syscall reads both the arguments and the
+// result, and nothing is kept per thread between enter and exit.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
 #include <coolbpf.bpf.h>
 
 #define NO_AF_INET 2
@@ -84,14 +90,6 @@ struct req_record {
 	__u64 latency_ns;	/* first response byte - first request byte */
 };
 
-struct inflight {
-	__u64 buf;
-	__u32 fd;
-	__u32 op;	/* which syscall, so an exit pairs only with its own enter */
-	__u32 buf_kind;
-	__u32 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1024 * 1024);
@@ -112,14 +110,6 @@ struct {
 	__type(key, struct conn_key);
 	__type(value, struct conn);
 } conns SEC(".maps");
-
-/* the syscall in flight of each thread: task storage, cheaper than a hash keyed by tid */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct inflight);
-} inflight SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -269,17 +259,17 @@ static __always_inline __u8 classify(const char *b, long n)
 	return PROTO_UNKNOWN;
 }
 
-static __always_inline void sniff(struct conn *c, struct inflight *a, long ret)
+static __always_inline void sniff(struct conn *c, __u64 buf, __u32 buf_kind, long ret)
 {
-	__u64 ptr = a->buf;
+	__u64 ptr = buf;
 	__u64 len = ret;
-	if (a->buf_kind == BUF_MSGHDR) {
+	if (buf_kind == BUF_MSGHDR) {
 		struct user_msghdr m;
 		if (bpf_probe_read_user(&m, sizeof(m), (void *)ptr))
 			return;
 		ptr = (__u64)m.msg_iov;
 	}
-	if (a->buf_kind != BUF_PLAIN) {
+	if (buf_kind != BUF_PLAIN) {
 		struct iovec iov;
 		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)ptr))
 			return;
@@ -296,11 +286,11 @@ static __always_inline void sniff(struct conn *c, struct inflight *a, long ret)
 	c->proto = classify(b, n);
 }
 
-static __always_inline void account(struct conn *c, struct inflight *a, __u8 dir, long ret, __u64 now)
+static __always_inline void account(struct conn *c, __u64 buf, __u32 buf_kind, __u8 dir, long ret, __u64 now)
 {
 	if (!c->sniffed) {
 		c->sniffed = 1;
-		sniff(c, a, ret);
+		sniff(c, buf, buf_kind, ret);
 	}
 	if (!c->req_dir)
 		c->req_dir = c->role == ROLE_SERVER ? DIR_IN : c->role == ROLE_CLIENT ? DIR_OUT : dir;
@@ -326,83 +316,49 @@ static __always_inline void account(struct conn *c, struct inflight *a, __u8 dir
 	c->last_dir = dir;
 }
 
-static __always_inline int on_enter(__u32 op, __u32 fd, __u64 buf, __u32 buf_kind)
+/* The registers the current task entered its syscall with. */
+static __always_inline struct pt_regs *syscall_regs(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	if (!wanted(id))
-		return 0;
-	struct inflight *a = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (a) {
-		a->buf = buf;
-		a->fd = fd;
-		a->op = op;
-		a->buf_kind = buf_kind;
-	}
-	return 0;
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-/* The arguments the enter of this thread's syscall op saved (taken out). */
-static __always_inline bool take_inflight(__u64 id, __u32 op, struct inflight *out)
-{
-	if (!wanted(id))
-		return false;
-	struct inflight *p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-	if (!p)
-		return false;
-	*out = *p;
-	p->op = 0;
-	return out->op == op;
-}
-
-static __always_inline int on_data_exit(__u32 op, long ret, __u8 dir)
+static __always_inline int on_data_exit(long ret, __u8 dir, __u32 buf_kind)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct inflight a;
-	if (!take_inflight(id, op, &a) || ret <= 0)
+	if (!wanted(id) || ret <= 0)
 		return 0;
+	struct pt_regs *regs = syscall_regs();
+	__u32 fd = PT_REGS_PARM1_SYSCALL(regs);
+	__u64 buf = PT_REGS_PARM2_SYSCALL(regs);
 	__u64 now = bpf_ktime_get_ns();
-	struct conn *c = conn_of(id, a.fd, ROLE_UNKNOWN, false, now);
+	struct conn *c = conn_of(id, fd, ROLE_UNKNOWN, false, now);
 	if (c)
-		account(c, &a, dir, ret, now);
+		account(c, buf, buf_kind, dir, ret, now);
 	return 0;
 }
 
-#define DATA_SYSCALL(name, nr, dir, buf_kind)                                       \
-	SEC("tp/syscalls/sys_enter_" #name)                                         \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx)                     \
-	{                                                                           \
-		return on_enter(nr, (__u32)ctx->args[0], (__u64)ctx->args[1], buf_kind); \
-	}                                                                           \
-	SEC("tp/syscalls/sys_exit_" #name)                                          \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)                       \
-	{                                                                           \
-		return on_data_exit(nr, ctx->ret, dir);                             \
+#define DATA_SYSCALL(name, dir, buf_kind)                                \
+	SEC("tp/syscalls/sys_exit_" #name)                               \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)            \
+	{                                                                \
+		return on_data_exit(ctx->ret, dir, buf_kind);            \
 	}
 
-DATA_SYSCALL(read, 1, DIR_IN, BUF_PLAIN)
-DATA_SYSCALL(write, 2, DIR_OUT, BUF_PLAIN)
-DATA_SYSCALL(readv, 3, DIR_IN, BUF_IOVEC)
-DATA_SYSCALL(writev, 4, DIR_OUT, BUF_IOVEC)
-DATA_SYSCALL(recvfrom, 5, DIR_IN, BUF_PLAIN)
-DATA_SYSCALL(sendto, 6, DIR_OUT, BUF_PLAIN)
-DATA_SYSCALL(recvmsg, 7, DIR_IN, BUF_MSGHDR)
-DATA_SYSCALL(sendmsg, 8, DIR_OUT, BUF_MSGHDR)
-
-#define OP_CONNECT 20
-
-SEC("tp/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_enter(OP_CONNECT, (__u32)ctx->args[0], 0, BUF_PLAIN);
-}
+DATA_SYSCALL(read, DIR_IN, BUF_PLAIN)
+DATA_SYSCALL(write, DIR_OUT, BUF_PLAIN)
+DATA_SYSCALL(readv, DIR_IN, BUF_IOVEC)
+DATA_SYSCALL(writev, DIR_OUT, BUF_IOVEC)
+DATA_SYSCALL(recvfrom, DIR_IN, BUF_PLAIN)
+DATA_SYSCALL(sendto, DIR_OUT, BUF_PLAIN)
+DATA_SYSCALL(recvmsg, DIR_IN, BUF_MSGHDR)
+DATA_SYSCALL(sendmsg, DIR_OUT, BUF_MSGHDR)
 
 SEC("tp/syscalls/sys_exit_connect")
 int exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct inflight a;
-	if (take_inflight(id, OP_CONNECT, &a) && (ctx->ret == 0 || ctx->ret == -NO_EINPROGRESS))
-		conn_of(id, a.fd, ROLE_CLIENT, true, bpf_ktime_get_ns());
+	if (wanted(id) && (ctx->ret == 0 || ctx->ret == -NO_EINPROGRESS))
+		conn_of(id, (__u32)PT_REGS_PARM1_SYSCALL(syscall_regs()), ROLE_CLIENT, true, bpf_ktime_get_ns());
 	return 0;
 }
 
