@@ -200,9 +200,11 @@ static inline void cbgo_events_close(const cbgo_lib *l, struct coolbpf_events *e
 
 // Reads without waiting (a reader waits in Go's poller, not here). r: bytes
 // read (0: none waiting), or a negative errno.
-static inline cbgo_ret cbgo_events_read(const cbgo_lib *l, struct coolbpf_events *e, void *buf, size_t n)
+/* e as void *: cgo boxes a pointer to an incomplete struct type to check it,
+ * an allocation on every read; an unsafe.Pointer is checked as it is */
+static inline cbgo_ret cbgo_events_read(const cbgo_lib *l, void *e, void *buf, size_t n)
 {
-	return cbgo_result(l, l->events_read(e, buf, n, 0));
+	return cbgo_result(l, l->events_read((struct coolbpf_events *)e, buf, n, 0));
 }
 
 

@@ -152,8 +152,11 @@ func (r *RawEvents) Stats() (records, lost uint64, err error) {
 
 // usable says why the reader cannot be used (o.mu held).
 func (r *RawEvents) usable(what string) *Error {
-	if err := r.o.require(needLoaded, "events '"+r.name+"': "+what); err != nil {
-		return err
+	// on every read: the message is built only when there is something to
+	// say (an allocation per read woke the garbage collector, and with it
+	// other threads, once per batch)
+	if s := r.o.state; s == StateOpened || s == StateDestroyed {
+		return r.o.require(needLoaded, "events '"+r.name+"': "+what)
 	}
 	if r.closed.Load() || r.e == nil {
 		return newError(CodeState, "events '%s': %s: the reader is closed", r.name, what)
@@ -217,7 +220,11 @@ func (r *RawEvents) readLocked() (int, *Error) {
 	if err := r.usable("read"); err != nil {
 		return 0, err
 	}
-	n, err := result(C.cbgo_events_read(r.o.lib.lib, r.e, unsafe.Pointer(&r.buf[0]), C.size_t(len(r.buf))))
+	// both as plain unsafe.Pointers: cgo's pointer check boxes the slice of
+	// an &r.buf[0] argument, and a pointer to an incomplete C struct, an
+	// allocation each on every read
+	p := unsafe.Pointer(&r.buf[0])
+	n, err := result(C.cbgo_events_read(r.o.lib.lib, unsafe.Pointer(r.e), p, C.size_t(len(r.buf))))
 	runtime.KeepAlive(r.buf)
 	return int(n), err
 }

@@ -820,35 +820,44 @@ func TestFinalizer(t *testing.T) {
 }
 
 // The event path reads a whole batch per call into the bpf.so and decodes
-// records into a reused value: no allocation per record.
+// records into a reused value: no allocation per record, and none per read
+// either (a batch of one record each: 1000 reads).
 func TestConsumeAllocations(t *testing.T) {
-	o := loaded(t)
-	check(t, o.Attach())
-	raw, err := o.Events("rt_events", nil)
-	check(t, err)
-	ev := NewEvents(raw, rtEventCodec)
-	const n = 1000 // 40 bytes each: all in the 64 KiB ring
-	getppid(n)
-	var sum uint64
-	count := 0
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	ctx, cancel := context.WithCancel(context.Background())
-	check(t, ev.Consume(ctx, func(e rtEvent, cpu int) error {
-		sum += uint64(e.Pid)
-		if count++; count == n {
+	for _, batch := range []int{0, 64} {
+		t.Run(fmt.Sprintf("batch %d bytes", batch), func(t *testing.T) {
+			o := loaded(t)
+			check(t, o.Attach())
+			var opts *EventsOptions
+			if batch > 0 {
+				opts = &EventsOptions{BatchBytes: batch}
+			}
+			raw, err := o.Events("rt_events", opts)
+			check(t, err)
+			ev := NewEvents(raw, rtEventCodec)
+			const n = 1000 // 40 bytes each: all in the 64 KiB ring
+			getppid(n)
+			var sum uint64
+			count := 0
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			ctx, cancel := context.WithCancel(context.Background())
+			check(t, ev.Consume(ctx, func(e rtEvent, cpu int) error {
+				sum += uint64(e.Pid)
+				if count++; count == n {
+					cancel()
+				}
+				return nil
+			}))
+			runtime.ReadMemStats(&after)
 			cancel()
-		}
-		return nil
-	}))
-	runtime.ReadMemStats(&after)
-	cancel()
-	if count != n {
-		t.Fatalf("%d events of %d", count, n)
-	}
-	if allocs := after.Mallocs - before.Mallocs; allocs > 20 {
-		t.Errorf("%d allocations for %d events", allocs, n)
+			if count != n {
+				t.Fatalf("%d events of %d", count, n)
+			}
+			if allocs := after.Mallocs - before.Mallocs; allocs > 20 {
+				t.Errorf("%d allocations for %d events", allocs, n)
+			}
+		})
 	}
 }
 
