@@ -3,8 +3,8 @@
 # as PIE, not PIC, so it cannot be linked into bpf.so) from Debian's source
 # package of the installed libbpf-dev version, once, and caches it:
 #
-#   ${COOLBPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/coolbpf}/libbpf-pic/<version>/
-#     lib/libbpf.a        static, -fPIC
+#   ${COOLBPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/coolbpf}/libbpf-pic/<version>-<cflags digest>/
+#     lib/libbpf.a        static, -fPIC, a section per function
 #     include/bpf/*.h     the headers `make install_headers` installs
 #     .complete           stamp; the cache is used only when it exists
 #
@@ -37,8 +37,12 @@ srcpkg=${srcpkg:-libbpf}
 # A binNMU (+bN) has no source package of its own.
 srcver=$(printf '%s' "$version" | sed -E 's/\+b[0-9]+$//')
 
+# -ffunction-sections/-fdata-sections: bpf.so is linked with --gc-sections,
+# which then drops the parts of libbpf the runtime never calls (a fifth of
+# bpf.so). The flags are part of the cache directory's name.
+cflags="-g -O2 -Wall -std=gnu89 -fPIC -ffunction-sections -fdata-sections"
 base="${COOLBPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/coolbpf}/libbpf-pic"
-cache="$base/${version//:/_}"
+cache="$base/${version//:/_}-$(printf '%s' "$cflags" | sha256sum | cut -c1-8)"
 
 cached() { [ -f "$cache/lib/libbpf.a" ] && [ -f "$cache/.complete" ]; }
 if cached; then printf '%s\n' "$cache"; exit 0; fi
@@ -140,7 +144,7 @@ srcdir=$(find "$work" -mindepth 3 -maxdepth 3 -type f -path '*/src/Makefile' -pr
 # drop -Werror so a newer compiler's new warnings do not break the build.
 say "compiling (make -j$(nproc))"
 run "make libbpf.a" make -C "$srcdir" -j"$(nproc)" BUILD_STATIC_ONLY=1 OBJDIR="$work/obj" \
-  CFLAGS="-g -O2 -Wall -std=gnu89 -fPIC -ffile-prefix-map=$srcdir=libbpf" "$work/obj/libbpf.a"
+  CFLAGS="$cflags -ffile-prefix-map=$srcdir=libbpf" "$work/obj/libbpf.a"
 run "make install_headers" make -C "$srcdir" BUILD_STATIC_ONLY=1 OBJDIR="$work/obj" \
   DESTDIR="$stage" PREFIX= INCLUDEDIR=/include install_headers
 install -D -m 644 "$work/obj/libbpf.a" "$stage/lib/libbpf.a" || die "cannot write $stage/lib/libbpf.a"
@@ -152,7 +156,7 @@ run "PIC check (linking libbpf.a into a shared object)" \
 
 # Publish atomically: the stamp goes in before the rename, so the cache
 # directory appears complete or not at all.
-printf 'libbpf-dev %s\nsource %s %s\ncflags -g -O2 -Wall -std=gnu89 -fPIC\n' "$version" "$srcpkg" "$srcver" \
+printf 'libbpf-dev %s\nsource %s %s\ncflags %s\n' "$version" "$srcpkg" "$srcver" "$cflags" \
   >"$stage/.complete"
 rm -rf "$cache" || die "cannot remove incomplete $cache"
 mv "$stage" "$cache" || die "cannot move $stage to $cache"

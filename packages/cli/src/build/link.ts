@@ -32,5 +32,9 @@ export function linkArgv(rt: RuntimeLinkInputs): string[] {
     // bpf.so is copied into every package (embedded in Go and Rust ones);
     // the symbol table stays
     '-Wl,--strip-debug',
+    // libbpf and the runtime are compiled a section per function: what
+    // nothing reaches from the exported coolbpf_* API is left out (a fifth
+    // of the file)
+    '-Wl,--gc-sections',
   ];
 }

@@ -238,7 +238,7 @@ describe('link command line', () => {
     expect(linkArgv({ runtimeArchive: '/rt/r.a', libbpfArchive: '/rt/l.a', versionScript: '/rt/v.map', systemLibs: ['-lelf', '-lz'] })).toEqual([
       '-shared', '-o', 'bpf.so', 'shim.o',
       '-Wl,--whole-archive', '/rt/r.a', '-Wl,--no-whole-archive', '/rt/l.a', '-lelf', '-lz',
-      '-Wl,--version-script=/rt/v.map', '-Wl,-z,defs', '-Wl,--build-id=sha1', '-Wl,-soname,bpf.so', '-Wl,--strip-debug',
+      '-Wl,--version-script=/rt/v.map', '-Wl,-z,defs', '-Wl,--build-id=sha1', '-Wl,-soname,bpf.so', '-Wl,--strip-debug', '-Wl,--gc-sections',
     ]);
   });
 });
