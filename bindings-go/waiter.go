@@ -1,6 +1,7 @@
 package coolbpf
 
 import (
+	"runtime"
 	"sync"
 	"syscall"
 )
@@ -15,14 +16,23 @@ import (
 // Close must not pull the fds from under a wait (a reused fd number could
 // then be waited on): kill marks the waiter dead and the last one out of
 // wait closes them.
+//
+// Every yieldEvery waits the goroutine passes through the scheduler: Go's
+// sysmon takes a goroutine that has not done so for 10 ms for a long-running
+// one, however short its system calls, and from then on takes its P away at
+// every 20 µs tick that finds it in one (a reader woken 50,000 times a second
+// lost its P ~4,000 times a second, each a handoff and a wakeup of sysmon).
 type waiter struct {
 	mu     sync.Mutex
 	ep     int
 	pipe   [2]int
 	users  int
+	waits  uint
 	dead   bool
 	closed bool
 }
+
+const yieldEvery = 64
 
 func newWaiter(fd int) (*waiter, error) {
 	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
@@ -64,6 +74,8 @@ func (w *waiter) wait() bool {
 		return false
 	}
 	w.users++
+	w.waits++
+	yield := w.waits%yieldEvery == 0
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()
@@ -73,6 +85,9 @@ func (w *waiter) wait() bool {
 		}
 		w.mu.Unlock()
 	}()
+	if yield {
+		runtime.Gosched()
+	}
 	var evs [2]syscall.EpollEvent
 	for {
 		n, err := syscall.EpollWait(w.ep, evs[:], -1)
