@@ -10,6 +10,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
 #include <coolbpf.bpf.h>
 
 #define COMM_LEN 16
@@ -43,11 +45,12 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
-/* per socket (see SOCKET_KEY); LRU, so closed sockets' entries age out */
+/* per socket, in the socket itself (socket local storage): found through the
+ * socket's own pointer, no hash lookup, and gone with the socket */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pending);
 } pending SEC(".maps");
 
@@ -86,41 +89,49 @@ static __always_inline __u32 log2_slot(__u64 us)
 	return slot;
 }
 
-/* The socket's cookie (unique, never reused, so an entry left by a socket
- * that closed unread can never be taken for a new one's); its address on
- * kernels whose tracepoints have no cookie. */
-#define SOCKET_KEY(ctx) \
-	(bpf_core_field_exists((ctx)->sock_cookie) ? (ctx)->sock_cookie : (__u64)(ctx)->skaddr)
-
-SEC("tp/tcp/tcp_probe")
-int on_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
+/* Both tracepoints are attached as BTF tracepoints (tp_btf): the program
+ * gets the kernel's own arguments (the socket, the segment) and the kernel
+ * skips building the tracepoint's record, which for tcp_probe (a dozen
+ * fields, two socket addresses) cost more than the program on every
+ * segment. */
+static __always_inline bool ports_ok(const struct sock *sk)
 {
-	if (ctx->data_len == 0)
+	return filter_port == 0 || port_ok(sk->__sk_common.skc_num, bpf_ntohs(sk->__sk_common.skc_dport));
+}
+
+/* Payload bytes of a segment in tcp_rcv_established: its length past the
+ * TCP header (data offset, in 32-bit words, the high nibble of byte 12). */
+static __always_inline __u32 payload_len(const struct sk_buff *skb)
+{
+	__u8 doff = 0;
+	const unsigned char *th = skb->head + skb->transport_header;
+	if (bpf_probe_read_kernel(&doff, 1, th + 12))
 		return 0;
-	if (!port_ok(ctx->sport, ctx->dport))
+	__u32 hdr = (doff >> 4) * 4;
+	return skb->len > hdr ? skb->len - hdr : 0;
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(on_tcp_probe, struct sock *sk, struct sk_buff *skb)
+{
+	if (payload_len(skb) == 0)
 		return 0;
-	__u64 key = SOCKET_KEY(ctx);
-	__u64 now = bpf_ktime_get_ns();
-	__u32 cpu = bpf_get_smp_processor_id();
-	/* An entry stays for the socket's life (until LRU eviction), 0 when
-	 * nothing is unread: a segment costs a lookup, not an insert. */
-	struct pending *p = bpf_map_lookup_elem(&pending, &key);
-	if (!p) {
-		struct pending first = { .queued_ns = now, .cpu = cpu };
-		bpf_map_update_elem(&pending, &key, &first, BPF_NOEXIST);
+	if (!ports_ok(sk))
 		return 0;
-	}
-	/* older data still unread: keep its time */
-	if (p->queued_ns == 0 && __sync_val_compare_and_swap(&p->queued_ns, 0, now) == 0)
-		p->cpu = cpu;
+	/* made zeroed on the socket's first data segment, then kept for its
+	 * life, 0 when nothing is unread */
+	struct pending *p = bpf_sk_storage_get(&pending, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!p || p->queued_ns != 0)
+		return 0; /* older data still unread: keep its time */
+	if (__sync_val_compare_and_swap(&p->queued_ns, 0, bpf_ktime_get_ns()) == 0)
+		p->cpu = bpf_get_smp_processor_id();
 	return 0;
 }
 
-SEC("tp/tcp/tcp_rcv_space_adjust")
-int on_rcv_space_adjust(struct trace_event_raw_tcp_event_sk *ctx)
+SEC("tp_btf/tcp_rcv_space_adjust")
+int BPF_PROG(on_rcv_space_adjust, struct sock *sk)
 {
-	__u64 key = SOCKET_KEY(ctx);
-	struct pending *p = bpf_map_lookup_elem(&pending, &key);
+	struct pending *p = bpf_sk_storage_get(&pending, sk, 0, 0);
 	if (!p || p->queued_ns == 0)
 		return 0;
 	__u32 queue_cpu = p->cpu;
@@ -130,12 +141,10 @@ int on_rcv_space_adjust(struct trace_event_raw_tcp_event_sk *ctx)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	__u64 delay = now > queued ? now - queued : 0;
-
 	__u32 slot = log2_slot(delay / 1000);
 	__u64 *count = bpf_map_lookup_elem(&delay_hist, &slot);
 	if (count)
 		__sync_fetch_and_add(count, 1);
-
 	if (delay < threshold_ns)
 		return 0;
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -149,18 +158,15 @@ int on_rcv_space_adjust(struct trace_event_raw_tcp_event_sk *ctx)
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->queue_cpu = queue_cpu;
 	e->read_cpu = bpf_get_smp_processor_id();
-	e->family = ctx->family;
-	e->sport = ctx->sport;
-	e->dport = ctx->dport;
-	/* addresses from the socket itself (the tracepoint's copies sit at
-	 * offsets a tracepoint context cannot be read at in one access) */
-	struct sock *s = (struct sock *)ctx->skaddr;
-	if (ctx->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&e->saddr, s, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&e->daddr, s, __sk_common.skc_v6_daddr);
+	e->family = sk->__sk_common.skc_family;
+	e->sport = sk->__sk_common.skc_num;
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr);
 	} else {
-		BPF_CORE_READ_INTO((__u32 *)e->saddr, s, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)e->daddr, s, __sk_common.skc_daddr);
+		BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->daddr, sk, __sk_common.skc_daddr);
 	}
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
