@@ -48,10 +48,13 @@ export function apps(): App[] {
 /** Why the end-to-end tests cannot run here (not root, no tcp tracepoints), if they cannot. */
 export function e2eUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (loading BPF programs and making network namespaces need root)';
-  const tracefs = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
-  const found = tracefs.some((t) => existsSync(join(t, 'events', 'tcp', 'tcp_probe')) &&
-    existsSync(join(t, 'events', 'tcp', 'tcp_rcv_space_adjust')));
-  if (!found) return 'the tracepoints tcp/tcp_probe and tcp/tcp_rcv_space_adjust are absent (or tracefs is not mounted)';
+  // the programs attach as BTF tracepoints: what they need is the kernel's
+  // BTF naming them (btf_trace_<name>), not tracefs
+  const btf = '/sys/kernel/btf/vmlinux';
+  if (!existsSync(btf)) return `${btf} is absent (the programs attach as BTF tracepoints)`;
+  const names = readFileSync(btf);
+  const missing = ['tcp_probe', 'tcp_rcv_space_adjust'].filter((t) => !names.includes(`\0btf_trace_${t}\0`));
+  if (missing.length) return `the kernel's BTF has no tracepoint ${missing.join(', ')}`;
   if (!has('ip', ['-V'])) return 'iproute2 (ip) is not installed';
   return undefined;
 }
