@@ -18,6 +18,7 @@
 #define HIST_SLOTS 32
 #define AF_INET 2
 #define AF_INET6 10
+#define TCPHDR_FIN 0x01
 
 struct event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns() at the read */
@@ -54,9 +55,11 @@ struct {
 	__type(value, struct pending);
 } pending SEC(".maps");
 
-/* slot i > 0 counts delays of 2^i to 2^(i+1)-1 microseconds, slot 0 those under 2 us */
+/* slot i > 0 counts delays of 2^i to 2^(i+1)-1 microseconds, slot 0 those
+ * under 2 us; per CPU, so counting is a plain increment (readers add the CPUs
+ * up) */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, HIST_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -76,17 +79,18 @@ static __always_inline bool port_ok(__u16 sport, __u16 dport)
 	return filter_port == 0 || sport == filter_port || dport == filter_port;
 }
 
+/* floor(log2(us)) (0 for us < 2), capped at the last slot: five halvings
+ * of the range instead of a loop of up to 31 shifts */
 static __always_inline __u32 log2_slot(__u64 us)
 {
-	__u32 slot = 0;
-	/* floor(log2(us)) for us >= 1, bounded for the verifier */
-	for (int i = 0; i < HIST_SLOTS - 1; i++) {
-		if (us <= 1)
-			break;
-		us >>= 1;
-		slot++;
-	}
-	return slot;
+	__u32 slot = 0, s;
+	s = (us >= (1ULL << 32)) << 5; us >>= s; slot |= s;
+	s = (us >= (1ULL << 16)) << 4; us >>= s; slot |= s;
+	s = (us >= (1ULL << 8)) << 3; us >>= s; slot |= s;
+	s = (us >= (1ULL << 4)) << 2; us >>= s; slot |= s;
+	s = (us >= (1ULL << 2)) << 1; us >>= s; slot |= s;
+	slot |= us >= 2;
+	return slot < HIST_SLOTS ? slot : HIST_SLOTS - 1;
 }
 
 /* Both tracepoints are attached as BTF tracepoints (tp_btf): the program
@@ -99,18 +103,24 @@ static __always_inline bool ports_ok(const struct sock *sk)
 	return filter_port == 0 || port_ok(sk->__sk_common.skc_num, bpf_ntohs(sk->__sk_common.skc_dport));
 }
 
-/* Payload bytes of a segment in tcp_rcv_established: its length past the
- * TCP header (data offset, in 32-bit words, the high nibble of byte 12). */
+/* Payload bytes of a segment in tcp_rcv_established, from the control block
+ * TCP filled in on receipt (struct tcp_skb_cb in skb->cb): end_seq - seq is
+ * the payload, plus one for a FIN. Loaded straight from the skb, which the
+ * verifier knows by its BTF: no probe_read of the header. tcp_flags is a u16
+ * in newer kernels, a u8 in older ones. */
 static __always_inline __u32 payload_len(const struct sk_buff *skb)
 {
-	__u8 doff = 0;
-	const unsigned char *th = skb->head + skb->transport_header;
-	if (bpf_probe_read_kernel(&doff, 1, th + 12))
-		return 0;
-	__u32 hdr = (doff >> 4) * 4;
-	return skb->len > hdr ? skb->len - hdr : 0;
+	const struct tcp_skb_cb *cb = (const void *)skb->cb;
+	const void *fl = (const void *)skb->cb + bpf_core_field_offset(struct tcp_skb_cb, tcp_flags);
+	__u16 flags = bpf_core_field_size(struct tcp_skb_cb, tcp_flags) == 2 ? *(const __u16 *)fl : *(const __u8 *)fl;
+	return cb->end_seq - cb->seq - (flags & TCPHDR_FIN);
 }
 
+/* The two programs never run at once for one socket: tcp_rcv_established
+ * runs in softirq under the socket's spinlock only while no task owns the
+ * socket (otherwise the segment waits on the backlog until release_sock),
+ * and the reads that reach tcp_rcv_space_adjust own it. So the pending
+ * state needs plain loads and stores, no atomics. */
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(on_tcp_probe, struct sock *sk, struct sk_buff *skb)
 {
@@ -123,8 +133,8 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, struct sk_buff *skb)
 	struct pending *p = bpf_sk_storage_get(&pending, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!p || p->queued_ns != 0)
 		return 0; /* older data still unread: keep its time */
-	if (__sync_val_compare_and_swap(&p->queued_ns, 0, bpf_ktime_get_ns()) == 0)
-		p->cpu = bpf_get_smp_processor_id();
+	p->queued_ns = bpf_ktime_get_ns();
+	p->cpu = bpf_get_smp_processor_id();
 	return 0;
 }
 
@@ -134,17 +144,15 @@ int BPF_PROG(on_rcv_space_adjust, struct sock *sk)
 	struct pending *p = bpf_sk_storage_get(&pending, sk, 0, 0);
 	if (!p || p->queued_ns == 0)
 		return 0;
+	__u64 queued = p->queued_ns;
 	__u32 queue_cpu = p->cpu;
-	/* take the time, leaving 0: the next segment starts a new wait */
-	__u64 queued = __sync_lock_test_and_set(&p->queued_ns, 0);
-	if (queued == 0)
-		return 0;
+	p->queued_ns = 0; /* the next segment starts a new wait */
 	__u64 now = bpf_ktime_get_ns();
 	__u64 delay = now > queued ? now - queued : 0;
 	__u32 slot = log2_slot(delay / 1000);
 	__u64 *count = bpf_map_lookup_elem(&delay_hist, &slot);
 	if (count)
-		__sync_fetch_and_add(count, 1);
+		(*count)++;
 	if (delay < threshold_ns)
 		return 0;
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

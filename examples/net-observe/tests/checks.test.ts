@@ -1,9 +1,12 @@
 // The apps compile clean: mypy --strict for Python, go vet for Go, cargo
 // build without warnings for Rust (each skipped with the reason printed when
-// its tool or the generated package is missing). No kernel needed.
+// its tool or the generated package is missing); and the BPF object's CO-RE
+// relocations resolve on an older kernel (Debian 12's 6.1) as well as here.
+// No kernel needed.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildDir, exampleDir } from './harness.js';
 
@@ -17,7 +20,15 @@ function skipReason(tool: string | undefined, pkg: string): string | undefined {
   return undefined;
 }
 
+const sharedBtf = join(exampleDir, '..', '..', '..', 'shared', 'btf', 'debian-6.1.0-47-cloud-amd64.btf.gz');
+const cli = join(dirname(createRequire(import.meta.url).resolve('coolbpf-gen/package.json')), 'bin', 'coolbpf-gen.js');
+
 const checks = [
+  {
+    name: 'every CO-RE relocation of the BPF object resolves against the BTF of Debian 12\'s 6.1 kernel',
+    why: existsSync(sharedBtf) ? skipReason(undefined, 'bpf.o') : `${sharedBtf} does not exist`,
+    run: () => spawnSync(process.execPath, [cli, 'check', join(buildDir, 'bpf.o'), '--btf', sharedBtf], { encoding: 'utf8' }),
+  },
   {
     name: 'the Python app passes mypy --strict',
     why: skipReason(existsSync(mypy) ? undefined : 'no mypy in bindings-python/.venv (scripts/setup.sh installs it)', 'python'),

@@ -18,14 +18,17 @@ import (
 
 const histSlots = 32
 
+// histogram sums delay_hist's per-CPU counts slot by slot.
 func histogram(x *tcpjitter.TcpJitter) ([]uint64, error) {
 	counts := make([]uint64, histSlots)
 	for i := range counts {
-		v, _, err := x.Maps.DelayHist.Get(uint32(i))
+		perCPU, _, err := x.Maps.DelayHist.Get(uint32(i))
 		if err != nil {
 			return nil, err
 		}
-		counts[i] = v
+		for _, n := range perCPU {
+			counts[i] += n
+		}
 	}
 	return counts, nil
 }

@@ -4,7 +4,8 @@
 // (tsc --strict is the build; mypy --strict, go vet, cargo's warnings here).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatEvent, parseOptions, renderHistogram, type SlowRead } from '../node/src/jitter.js';
 import { dir } from './harness.js';
@@ -90,5 +91,20 @@ describe.skipIf(noCargo !== undefined)('rust library', () => {
     const out = check('cargo', ['test', '--offline', '--release'], join(dir, 'rust'), cargoEnv);
     expect(out).not.toMatch(/^warning/m);
     expect(out).toMatch(/test result: ok\. 3 passed/);
+  });
+});
+
+// The object is built once and shipped: its CO-RE relocations (the control
+// block's fields, a u8 tcp_flags there, the socket's addresses) must resolve
+// on an older kernel's BTF too, here Debian 12's 6.1.
+describe('the BPF object', () => {
+  const sharedBtf = join(dir, '..', '..', '..', 'shared', 'btf', 'debian-6.1.0-47-cloud-amd64.btf.gz');
+  const noBtf = existsSync(sharedBtf) ? undefined : `${sharedBtf} does not exist`;
+  if (noBtf) console.log(`tcp-jitter Debian 6.1 check: skipped: ${noBtf}`);
+  it.skipIf(noBtf !== undefined)('resolves every CO-RE relocation against the BTF of Debian 12\'s 6.1 kernel', () => {
+    const cli = join(dirname(createRequire(import.meta.url).resolve('coolbpf-gen/package.json')), 'bin', 'coolbpf-gen.js');
+    const out = check(process.execPath, [cli, 'check', join(dir, 'build', 'bpf.o'), '--btf', sharedBtf], dir, process.env);
+    expect(out).toMatch(/on_tcp_probe\s+tp_btf\/tcp_probe\s+✓/);
+    expect(out).toMatch(/on_rcv_space_adjust\s+tp_btf\/tcp_rcv_space_adjust\s+✓/);
   });
 });

@@ -6,9 +6,10 @@ import { formatEvent, parseOptions, renderHistogram, USAGE, type Options } from 
 
 const HIST_SLOTS = 32;
 
+/** delay_hist is per CPU: a slot's count is the sum over the CPUs */
 function histogram(skel: TcpJitter): bigint[] {
   const counts: bigint[] = [];
-  for (let i = 0; i < HIST_SLOTS; i++) counts.push(skel.maps.delay_hist.get(i) ?? 0n);
+  for (let i = 0; i < HIST_SLOTS; i++) counts.push((skel.maps.delay_hist.get(i) ?? []).reduce((a, b) => a + b, 0n));
   return counts;
 }
 

@@ -15,7 +15,8 @@ HIST_SLOTS = 32
 
 
 def histogram(skel: tcp_jitter.TcpJitter) -> list[int]:
-    return [skel.maps.delay_hist.get(i, 0) for i in range(HIST_SLOTS)]
+    """delay_hist is per CPU: a slot's count is the sum over the CPUs"""
+    return [sum(skel.maps.delay_hist.get(i, [])) for i in range(HIST_SLOTS)]
 
 
 def run(o: Options) -> None:

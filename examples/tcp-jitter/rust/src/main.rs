@@ -24,8 +24,9 @@ extern "C" fn on_signal(_: c_int) {
 
 fn histogram(skel: &tcp_jitter::TcpJitter) -> tcp_jitter::Result<Vec<u64>> {
     let map = skel.maps().delay_hist()?;
+    // per CPU: a slot's count is the sum over the CPUs
     (0..HIST_SLOTS)
-        .map(|i| Ok(map.get(&i)?.unwrap_or(0)))
+        .map(|i| Ok(map.get(&i)?.map_or(0, |per_cpu| per_cpu.iter().sum())))
         .collect()
 }
 
