@@ -3,12 +3,15 @@
 // of examples/net-observe/tests/http-server.mjs, a child process) driven by
 // a load process (bench/net-observe/load.mjs: keep-alive POSTs of 64 bytes),
 // with and without net-observe (its Node app, examples/net-observe/node/cli.mjs
-// --pid SERVER --json) attached, alternating rounds in one run (off, on, then
-// on, off, …); the median of the per-round on/off ratios. See docs/BENCHMARKS.md.
+// --pid SERVER --json) attached: one long load, in windows with the app
+// attached, each between two without it (bench/windows.mjs); the mean loss
+// with its 95 % confidence interval. See docs/BENCHMARKS.md.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { dier, machineFacts, mdTable, median, REPO, run, runJson } from './lib.mjs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dier, machineFacts, mdTable, median, pct, REPO, run } from './lib.mjs';
+import { alternate, compare, meanLoss, verdict, windowLines } from './windows.mjs';
 
 const TARGET_LOSS = 0.05;
 const die = dier('net-observe');
@@ -24,8 +27,12 @@ const APPS = {
 
 const USAGE = `usage: node bench/net-observe.mjs [options]
 
-  --rounds R        measured rounds of each mode (default 7)
-  --seconds S       length of each round (default 4)
+  --rounds R        measured rounds, each a window with the app between two
+                    without it (default 40)
+  --warmup W        unmeasured rounds first (default 2)
+  --seconds S       length of each window (default 1.5)
+  --settle S        wait after the app is ready or has exited before a window
+                    starts (default 0.3)
   --connections C   concurrent keep-alive connections of the load (default 8)
   --app A           which app attaches: node, python, go, rust (default node;
                     go and rust need npm run build with their toolchains)
@@ -38,15 +45,21 @@ const USAGE = `usage: node bench/net-observe.mjs [options]
 `;
 
 function parseArgs(argv) {
-  const o = { rounds: 7, seconds: 4, connections: 8, app: 'node', idle: false, json: false };
+  const o = { rounds: 40, warmup: 2, seconds: 1.5, settle: 0.3, connections: 8, app: 'node', idle: false, json: false };
   const count = (name, v, min, max) => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < min || Number(v) > max) die(`${name} needs an integer in ${min}..${max}`);
     return Number(v);
   };
+  const seconds = (name, v, min) => {
+    if (v === undefined || !Number.isFinite(Number(v)) || Number(v) < min || Number(v) > 600) die(`${name} needs a number of seconds in ${min}..600`);
+    return Number(v);
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--rounds') o.rounds = count(a, argv[++i], 1, 1000);
-    else if (a === '--seconds') o.seconds = count(a, argv[++i], 1, 600);
+    if (a === '--rounds') o.rounds = count(a, argv[++i], 2, 1000);
+    else if (a === '--warmup') o.warmup = count(a, argv[++i], 0, 1000);
+    else if (a === '--seconds') o.seconds = seconds(a, argv[++i], 0.2);
+    else if (a === '--settle') o.settle = seconds(a, argv[++i], 0);
     else if (a === '--connections') o.connections = count(a, argv[++i], 1, 1000);
     else if (a === '--app') { o.app = argv[++i]; if (!APPS[o.app]) die(`--app: one of ${Object.keys(APPS).join(', ')}`); }
     else if (a === '--idle') o.idle = true;
@@ -85,66 +98,59 @@ async function main() {
   }
   const server = await start(process.execPath, [join(EXAMPLE, 'tests', 'http-server.mjs')], (out) => /\d+\n/.test(out), 'the http server');
   const port = Number(server.out().trim());
-  const load = () => runJson(process.execPath, [join(REPO, 'bench', 'net-observe', 'load.mjs'), String(port), String(o.connections), String(o.seconds)]);
+  const [cmd, ...args] = APPS[o.app];
+  if (!existsSync(cmd)) die(`${cmd} is not built (npm run build in examples/net-observe)`);
 
-  const rounds = { off: [], on: [], idle: [] };
-  const seen = [];
-  const one = async (mode) => {
-    if (mode === 'off') {
-      const r = await load();
-      rounds.off.push(r.requests / r.seconds);
-      return;
-    }
-    const [cmd, ...args] = APPS[o.app];
-    if (!existsSync(cmd)) die(`${cmd} is not built (npm run build in examples/net-observe)`);
+  const loadChild = spawn(process.execPath, [join(REPO, 'bench', 'net-observe', 'load.mjs'), String(port), String(o.connections)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(loadChild);
+  const loadExited = new Promise((r) => loadChild.on('close', (code) => { children.delete(loadChild); r(code); }));
+  const requests = windowLines(loadChild.stdout, 'the load');
+  await sleep(1000); // connected, the server's code warm
+  const attach = async (mode) => {
     const pid = mode === 'idle' ? 1 : server.child.pid;
     const app = await start(cmd, [...args, '--pid', String(pid), '--json'], (_, err) => /ready/.test(err), 'net-observe');
-    const r = await load();
-    app.child.kill('SIGTERM');
-    if (await app.exited !== 0) throw new Error(`net-observe failed: ${app.err()}`);
-    const report = JSON.parse(app.out().trim().split('\n').pop());
-    const observed = report.connections.reduce((n, c) => n + c.requests, 0);
-    if (mode === 'on') seen.push({ observed, dropped: report.dropped });
-    rounds[mode].push(r.requests / r.seconds);
+    return {
+      async stop() {
+        app.child.kill('SIGTERM');
+        if (await app.exited !== 0) throw new Error(`net-observe failed: ${app.err()}`);
+        const report = JSON.parse(app.out().trim().split('\n').pop());
+        return { observed: report.connections.reduce((n, c) => n + c.requests, 0), dropped: report.dropped };
+      },
+      kill() { app.child.kill('SIGKILL'); },
+    };
   };
-  // one unmeasured round of each first
-  await load();
-  for (let i = 0; i < o.rounds; i++) {
-    const order = [...(i % 2 ? ['on', 'off'] : ['off', 'on']), ...(o.idle ? ['idle'] : [])];
-    for (const m of order) {
-      await one(m);
-      process.stderr.write(`net-observe bench: round ${i + 1}/${o.rounds} ${m}: ${rounds[m].at(-1).toFixed(0)} req/s\n`);
-    }
-  }
+  const measured = await alternate({ ...o, modes: o.idle ? ['on', 'idle'] : ['on'], start: attach });
+  loadChild.kill('SIGTERM');
+  if (await loadExited !== 0) throw new Error('the load failed');
   server.child.kill('SIGTERM');
 
-  const off = median(rounds.off), on = median(rounds.on);
-  // each round's on/off pair ran back to back: the median of their ratios
-  // follows what the tool costs even when the machine's speed drifts
-  // between rounds (a shared VM), which the ratio of medians does not
-  const pairs = rounds.on.map((x, i) => x / rounds.off[i]);
-  const loss = 1 - median(pairs);
+  const rate = (from, to) => requests.rate(from, to);
+  const on = compare(measured.on, rate);
+  const idle = o.idle ? compare(measured.idle, rate) : null;
+  const loss = meanLoss(on.ratios);
+  const seen = measured.on.map((r) => r.report);
   const facts = machineFacts();
-  const result = { facts, options: o, rounds, medians: { off, on }, pairs, loss, target: TARGET_LOSS, met: loss < TARGET_LOSS, observed: seen };
+  const result = { facts, options: o, on, idle, loss, idleLoss: idle && meanLoss(idle.ratios), target: TARGET_LOSS, met: loss.loss + loss.half < TARGET_LOSS, observed: seen };
   if (o.json) { process.stdout.write(`${JSON.stringify(result, null, 2)}\n`); return; }
   const f0 = (x) => x.toFixed(0);
-  const row = (name, xs) => [name, f0(median(xs)), f0(Math.min(...xs)), f0(Math.max(...xs)), xs.map(f0).join(', ')];
+  const pc = (x) => `${(x * 100).toFixed(1)} %`;
+  const row = (name, xs) => [name, f0(median(xs)), f0(pct(xs, 10)), `${f0(Math.min(...xs))} – ${f0(Math.max(...xs))}`];
   const lines = [
     `#### ${facts.date.slice(0, 10)} — ${facts.cpu}, ${facts.cores} cores, Linux ${facts.kernel}`,
     '',
-    `- Server: Node http (\`examples/net-observe/tests/http-server.mjs\`), load: ${o.connections} keep-alive connections of 64-byte POSTs (\`bench/net-observe/load.mjs\`), ${o.rounds} rounds × ${o.seconds} s of each mode, alternating; measured ${facts.date}; Node ${facts.node}`,
+    `- Server: Node http (\`examples/net-observe/tests/http-server.mjs\`), load: ${o.connections} keep-alive connections of 64-byte POSTs (\`bench/net-observe/load.mjs\`), one load throughout; ${o.rounds} measured rounds after ${o.warmup} warmups, each a ${o.seconds} s window with the ${o.app} app attached (\`--pid\` the server) between two ${o.seconds} s windows without it, every window starting ${o.settle} s after the app was ready or had exited; measured ${facts.date}; Node ${facts.node}`,
     '',
     mdTable([
-      ['', 'median req/s', 'min', 'max', 'rounds'],
-      row('without net-observe', rounds.off),
-      row(`with net-observe attached (${o.app} app, \`--pid\`)`, rounds.on),
-      ...(o.idle ? [row(`attached, filtering on pid 1 (the tracepoints alone)`, rounds.idle)] : []),
+      ['window', 'median req/s', 'p10', 'min – max'],
+      row('without net-observe (mean of the windows before and after)', on.without),
+      row(`with net-observe attached (${o.app} app, \`--pid\`)`, on.with),
+      ...(idle ? [row('attached, filtering on pid 1 (the tracepoints alone)', idle.with)] : []),
     ]),
     '',
-    `- On/off ratio per round (each pair back to back): ${pairs.map((x) => x.toFixed(3)).join(', ')}`,
-    `- Loss of throughput (1 − median of the per-round ratios): **${(loss * 100).toFixed(1)} %** (target < ${TARGET_LOSS * 100} %: **${loss < TARGET_LOSS ? 'met' : 'not met'}**); 1 − ratio of the medians: ${((1 - on / off) * 100).toFixed(1)} %`,
-    ...(o.idle ? [`- Attached but idle (pid 1): 1 − median of the per-round ratios to off: ${((1 - median(rounds.idle.map((x, i) => x / rounds.off[i]))) * 100).toFixed(1)} %`] : []),
-    `- Requests net-observe counted per attached round: ${seen.map((s) => s.observed).join(', ')}; ring buffer records dropped: ${seen.reduce((n, s) => n + s.dropped, 0)}`,
+    `- Loss of throughput, the mean over the rounds of 1 − with / without: **${pc(loss.loss)} ± ${pc(loss.half)}** (95 % confidence); ratio of the medians ${(median(on.with) / median(on.without)).toFixed(3)}`,
+    `- Target < ${TARGET_LOSS * 100} % loss: **${verdict(loss, TARGET_LOSS)}**`,
+    ...(idle ? [`- Attached but idle (pid 1): ${pc(result.idleLoss.loss)} ± ${pc(result.idleLoss.half)}`] : []),
+    `- Requests net-observe counted per attachment (its whole run, start to stop): median ${f0(median(seen.map((s) => s.observed)))} (min ${Math.min(...seen.map((s) => s.observed))}); ring buffer records dropped: ${seen.reduce((n, s) => n + s.dropped, 0)}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

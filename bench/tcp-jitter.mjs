@@ -14,6 +14,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BUILD, cc, dier, machineFacts, mdTable, median, pct, REPO, requireTools, run } from './lib.mjs';
+import { alternate, compare, meanLoss, verdict, windowLines } from './windows.mjs';
 
 const TARGET_LOSS = 0.05;
 const EXAMPLE = join(REPO, 'examples', 'tcp-jitter');
@@ -51,31 +52,14 @@ function parseArgs(argv) {
   return o;
 }
 
-/** CLOCK_MONOTONIC in seconds, the clock bulk.c stamps its windows with */
-const clock = () => Number(process.hrtime.bigint()) / 1e9;
-
-/** Starts the transfer; `gbps(from, to)` is its throughput over the windows wholly inside [from, to]. */
+/** Starts the transfer: its receiver prints what it read in every 50 ms window. */
 function transfer(bin) {
   const child = spawn(bin, ['50'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const windows = [];
-  let rest = '', err = '';
-  child.stdout.setEncoding('utf8').on('data', (d) => {
-    const lines = (rest + d).split('\n');
-    rest = lines.pop();
-    for (const l of lines) windows.push(l.split(' ').map(Number));
-  });
+  let err = '';
   child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
   const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   return {
-    exited,
-    gbps(from, to) {
-      let bytes = 0, seconds = 0;
-      for (const [t0, t1, b] of windows) {
-        if (t0 >= from && t1 <= to) { bytes += b; seconds += t1 - t0; }
-      }
-      if (seconds < (to - from) / 2) throw new Error(`the transfer reported only ${seconds.toFixed(3)} s of the ${(to - from).toFixed(3)} s window${err ? `: ${err.trim()}` : ''}`);
-      return (bytes * 8) / seconds / 1e9;
-    },
+    bytes: windowLines(child.stdout, 'the transfer'),
     async stop() {
       child.kill('SIGTERM');
       const { code, signal } = await exited;
@@ -86,7 +70,7 @@ function transfer(bin) {
 }
 
 /** Starts the tool; resolves once it says it is attached. */
-function attach() {
+async function attach() {
   const child = spawn(process.execPath, [join(EXAMPLE, 'node', 'dist', 'cli.js'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
@@ -98,8 +82,8 @@ function attach() {
     });
     exited.then((code) => reject(new Error(`tcp-jitter exited (${code}) before attaching:\n${err}`)));
   });
+  await ready;
   return {
-    ready,
     /** SIGTERM; resolves to the histogram's total count of reads and the number of slow-read reports */
     async stop() {
       child.kill('SIGTERM');
@@ -122,67 +106,35 @@ async function main() {
   cc(['-o', bulk, join(REPO, 'bench', 'tcp-jitter', 'bulk.c')]);
 
   const flow = transfer(bulk);
-  let tool = null;
-  const without = [], withTool = [];
-  let reads = 0, reports = 0;
+  let rounds;
   try {
     await sleep(1000); // connected, past slow start
-    const window = async () => {
-      await sleep(o.settle * 1000);
-      const from = clock();
-      await sleep(o.seconds * 1000);
-      return [from, clock()];
-    };
-    const offs = [await window()], ons = [];
-    for (let round = 0; round < o.warmup + o.rounds; round++) {
-      tool = attach();
-      await tool.ready;
-      ons.push(await window());
-      const counted = await tool.stop();
-      tool = null;
-      offs.push(await window());
-      if (round < o.warmup) continue;
-      reads += counted.reads;
-      reports += counted.reports;
-    }
+    ({ on: rounds } = await alternate({ ...o, start: attach }));
     await flow.stop();
-    for (let round = o.warmup; round < o.warmup + o.rounds; round++) {
-      const on = flow.gbps(...ons[round]);
-      const before = flow.gbps(...offs[round]), after = flow.gbps(...offs[round + 1]);
-      without.push((before + after) / 2);
-      withTool.push(on);
-      if (!o.json && !o.markdown) process.stderr.write(`round ${round - o.warmup + 1}/${o.rounds}: ${before.toFixed(2)} / ${on.toFixed(2)} / ${after.toFixed(2)} Gbit/s without / with / without\n`);
-    }
   } finally {
-    tool?.kill();
     flow.kill();
   }
-  const ratios = withTool.map((w, i) => w / without[i]);
+  const gbps = (from, to) => (flow.bytes.rate(from, to) * 8) / 1e9;
+  const { without, with: withTool, ratios } = compare(rounds, gbps);
+  if (!o.json && !o.markdown) {
+    rounds.forEach((r, i) => process.stderr.write(`round ${i + 1}/${o.rounds}: ${gbps(...r.before).toFixed(2)} / ${withTool[i].toFixed(2)} / ${gbps(...r.after).toFixed(2)} Gbit/s without / with / without\n`));
+  }
+  const reads = rounds.reduce((n, r) => n + r.report.reads, 0), reports = rounds.reduce((n, r) => n + r.report.reports, 0);
   const result = { load: loadavg(), facts: machineFacts(), options: o, without, with: withTool, ratios, reads, reports };
   if (o.json) { console.log(JSON.stringify(result)); return; }
   print(result);
 }
 
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/** The mean loss and the half width of its 95 % confidence interval (normal approximation: 40 rounds by default) */
-function loss(ratios) {
-  const m = mean(ratios);
-  const sd = Math.sqrt(ratios.reduce((a, r) => a + (r - m) ** 2, 0) / (ratios.length - 1));
-  return { loss: 1 - m, half: (1.96 * sd) / Math.sqrt(ratios.length) };
-}
-
 function print(r) {
   const g = (x) => `${x.toFixed(2)} Gbit/s`;
   const span = (xs) => `${Math.min(...xs).toFixed(2)} – ${Math.max(...xs).toFixed(2)} Gbit/s`;
-  const { loss: l, half } = loss(r.ratios);
+  const m = meanLoss(r.ratios);
   const pc = (x) => `${(x * 100).toFixed(1)} %`;
   const rows = [
     ['window', 'median', 'p10', 'min – max'],
     ['without tcp-jitter (mean of the windows before and after)', g(median(r.without)), g(pct(r.without, 10)), span(r.without)],
     ['with tcp-jitter attached', g(median(r.with)), g(pct(r.with, 10)), span(r.with)],
   ];
-  const met = l + half < TARGET_LOSS;
   const md = [
     `#### ${r.facts.date.slice(0, 10)} — ${r.facts.cpu}, ${r.facts.cores} cores, Linux ${r.facts.kernel}`,
     '',
@@ -192,8 +144,8 @@ function print(r) {
     '',
     mdTable(rows),
     '',
-    `- Loss, the mean over the rounds of 1 − with / without: **${pc(l)} ± ${pc(half)}** (95 % confidence); ratio of the medians ${(median(r.with) / median(r.without)).toFixed(3)}`,
-    `- Target < ${TARGET_LOSS * 100} % loss: **${met ? 'met' : 'not met'}** (${met ? 'the whole interval is below it' : l < TARGET_LOSS ? 'the mean is below it, the interval is not' : 'the mean is above it'})`,
+    `- Loss, the mean over the rounds of 1 − with / without: **${pc(m.loss)} ± ${pc(m.half)}** (95 % confidence); ratio of the medians ${(median(r.with) / median(r.without)).toFixed(3)}`,
+    `- Target < ${TARGET_LOSS * 100} % loss: **${verdict(m, TARGET_LOSS)}**`,
   ].join('\n');
   console.log(md);
 }

@@ -1,13 +1,20 @@
 // The HTTP load of bench/net-observe.mjs: C keep-alive connections to
-// 127.0.0.1:PORT, each sending POSTs of 64 bytes back to back for S seconds
-// (after a 0.5 s warmup). Prints {"requests": n, "seconds": s} (the measured window).
-//   node load.mjs PORT CONNECTIONS SECONDS
+// 127.0.0.1:PORT, each sending POSTs of 64 bytes back to back until SIGTERM.
+// Prints one line per window of about WINDOW_MS milliseconds (default 50):
+//   START END REQUESTS
+// START and END in CLOCK_MONOTONIC seconds (process.hrtime), REQUESTS the
+// responses completed in between (see bench/windows.mjs).
+//   node load.mjs PORT CONNECTIONS [WINDOW_MS]
 import http from 'node:http';
 
-const [port, conns, seconds] = process.argv.slice(2).map(Number);
+const [port, conns, windowMs = 50] = process.argv.slice(2).map(Number);
+if (!(port > 0) || !(conns > 0) || !(windowMs > 0)) {
+  process.stderr.write('usage: node load.mjs PORT CONNECTIONS [WINDOW_MS]\n');
+  process.exit(1);
+}
 const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
 const body = Buffer.alloc(64, 'b');
-let measuring = false;
+const monotonic = () => Number(process.hrtime.bigint()) / 1e9;
 let stop = false;
 let count = 0;
 
@@ -25,19 +32,26 @@ function one() {
 async function worker() {
   while (!stop) {
     await one();
-    if (measuring) count++;
+    count++;
   }
 }
 
-const workers = Array.from({ length: conns }, worker);
-await new Promise((r) => setTimeout(r, 500));
-measuring = true;
-const t0 = process.hrtime.bigint();
-await new Promise((r) => setTimeout(r, seconds * 1000));
-measuring = false;
-const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
-const measured = count;
-stop = true;
-await Promise.all(workers);
+let start = monotonic();
+const flush = () => {
+  const now = monotonic();
+  process.stdout.write(`${start.toFixed(6)} ${now.toFixed(6)} ${count}\n`);
+  start = now;
+  count = 0;
+};
+const ticker = setInterval(flush, windowMs);
+process.on('SIGTERM', () => { stop = true; });
+try {
+  await Promise.all(Array.from({ length: conns }, worker));
+} catch (e) {
+  stop = true;
+  process.stderr.write(`load: ${e.message}\n`);
+  process.exitCode = 1;
+}
+clearInterval(ticker);
+flush();
 agent.destroy();
-process.stdout.write(`${JSON.stringify({ requests: measured, seconds: elapsed })}\n`);

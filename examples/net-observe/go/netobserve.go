@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"sort"
 	"sync"
 	"time"
 
@@ -23,9 +22,9 @@ import (
 
 const evClose = 3
 
-// pollEvery bounds how stale the latencies are: request records wake a
-// reader only in bulk, so the readers also look this often.
-const pollEvery = 200 * time.Millisecond
+// LatSlots is the number of slots of a connection's latency histogram
+// (Conn.LatencyHist).
+const LatSlots = 104
 
 var protocols = []string{"unknown", "http", "redis"}
 var roles = []string{"unknown", "server", "client"}
@@ -76,15 +75,13 @@ func (t *tracked) merge(c no.Conn) {
 
 // Observer is net-observe attached.
 type Observer struct {
-	skel  *no.NetObserve
-	mu    sync.Mutex
-	conns map[connKey]*tracked
-	order []connKey
-	// latencies by connection: the two ring buffers are not ordered with each other
-	latencies map[connKey][]uint64
-	cancel    context.CancelFunc
-	done      chan error
-	closed    bool
+	skel   *no.NetObserve
+	mu     sync.Mutex
+	conns  map[connKey]*tracked
+	order  []connKey
+	cancel context.CancelFunc
+	done   chan error
+	closed bool
 }
 
 // Observe loads and attaches net-observe.
@@ -98,33 +95,16 @@ func Observe(opts Options) (*Observer, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	o := &Observer{skel: skel, conns: map[connKey]*tracked{}, latencies: map[connKey][]uint64{}, cancel: cancel, done: make(chan error, 2)}
+	o := &Observer{skel: skel, conns: map[connKey]*tracked{}, cancel: cancel, done: make(chan error, 1)}
+	// each open/close wakes the reader (BPF submits with the default
+	// wakeup), so it just waits: nothing needs polling
 	go func() {
-		o.done <- consume(ctx, skel.Maps.Events, func(ev no.Event, _ int) error {
+		o.done <- skel.Maps.Events.Consume(ctx, func(ev no.Event, _ int) error {
 			o.onEvent(ev)
 			return nil
 		})
 	}()
-	go func() {
-		o.done <- consume(ctx, skel.Maps.Requests, func(r no.ReqRecord, _ int) error {
-			o.onRequest(r)
-			return nil
-		})
-	}()
 	return o, nil
-}
-
-// consume reads events until ctx is done, looking at least every pollEvery.
-func consume[T any](ctx context.Context, events *coolbpf.Events[T], fn func(T, int) error) error {
-	for ctx.Err() == nil {
-		round, cancel := context.WithTimeout(ctx, pollEvery)
-		err := events.Consume(round, fn)
-		cancel()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // drain takes the records waiting, without waiting for more.
@@ -138,13 +118,6 @@ func drain[T any](events *coolbpf.Events[T], fn func(T)) {
 		}
 		fn(rec.Value)
 	}
-}
-
-func (o *Observer) onRequest(r no.ReqRecord) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	k := connKey{r.Pid, r.Fd, r.Sport, r.Dport}
-	o.latencies[k] = append(o.latencies[k], r.LatencyNs)
 }
 
 func (o *Observer) track(c no.Conn) *tracked {
@@ -183,16 +156,55 @@ func addr(a [16]uint8, family uint16) string {
 	return ip.String()
 }
 
-// PercentileMs is the nearest-rank percentile of sorted nanoseconds, in ms.
-func PercentileMs(sorted []uint64, p float64) *float64 {
-	if len(sorted) == 0 {
+// SlotBounds are the latencies slot s (0 <= s < LatSlots) of a histogram
+// counts, in units of 1024 ns: [lo, hi). They mirror lat_slot() of the BPF
+// side, which picks a slot from the leading bits so that it costs a few
+// shifts: u itself below 4, then 4 slots per power of two. The last slot
+// also counts everything above hi.
+func SlotBounds(s int) (lo, hi uint64) {
+	if s < 4 {
+		return uint64(s), uint64(s) + 1
+	}
+	e, sub := s/4+1, uint64(s%4)
+	return (4 + sub) << (e - 2), (5 + sub) << (e - 2)
+}
+
+// HistPercentileMs is the nearest-rank percentile p (0.5: the median) of a
+// latency histogram, in ms; ok is false when it counts nothing. BPF counts
+// latencies in the conns map instead of sending each one (a record per
+// request cost the watched server more than the rest of the tracing), so a
+// percentile is only known to its slot: the slot's midpoint stands for it,
+// within 1/8 of the value (a slot spans at most a quarter of its lower bound).
+func HistPercentileMs(hist *[LatSlots]uint32, p float64) (ms float64, ok bool) {
+	var total uint64
+	for _, n := range hist {
+		total += uint64(n)
+	}
+	if total == 0 {
+		return 0, false
+	}
+	rank := uint64(math.Ceil(p * float64(total)))
+	if rank < 1 {
+		rank = 1
+	}
+	var seen uint64
+	s := LatSlots - 1 // not reached: rank <= total when p <= 1
+	for i, n := range hist {
+		if seen += uint64(n); seen >= rank {
+			s = i
+			break
+		}
+	}
+	lo, hi := SlotBounds(s)
+	return (float64(lo) + float64(hi)) / 2 * 1024 / 1e6, true
+}
+
+// percentileMs is HistPercentileMs for JSON: nil when there is none.
+func percentileMs(hist *[LatSlots]uint32, p float64) *float64 {
+	v, ok := HistPercentileMs(hist, p)
+	if !ok {
 		return nil
 	}
-	i := int(math.Ceil(p*float64(len(sorted)))) - 1
-	if i < 0 {
-		i = 0
-	}
-	v := float64(sorted[i]) / 1e6
 	return &v
 }
 
@@ -203,17 +215,15 @@ func name(names []string, i uint8) string {
 	return "unknown"
 }
 
-func (t *tracked) stats(latencies []uint64) ConnectionStats {
+func (t *tracked) stats() ConnectionStats {
 	c := t.c
-	lat := append([]uint64(nil), latencies...)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return ConnectionStats{
 		Pid: c.Pid, Comm: c.Comm.String(), Fd: c.Fd,
 		Role: name(roles, c.Role), Protocol: name(protocols, c.Proto),
 		LocalAddr: addr(c.Saddr, c.Family), LocalPort: c.Sport,
 		RemoteAddr: addr(c.Daddr, c.Family), RemotePort: c.Dport,
 		BytesIn: c.BytesIn, BytesOut: c.BytesOut, CallsIn: c.CallsIn, CallsOut: c.CallsOut,
-		Requests: c.Requests, P50Ms: PercentileMs(lat, 0.5), P99Ms: PercentileMs(lat, 0.99),
+		Requests: c.Requests, P50Ms: percentileMs(&c.LatencyHist, 0.5), P99Ms: percentileMs(&c.LatencyHist, 0.99),
 		Closed: t.closed,
 	}
 }
@@ -248,7 +258,7 @@ func (o *Observer) Connections() ([]ConnectionStats, error) {
 	}
 	out := make([]ConnectionStats, 0, len(o.order))
 	for _, k := range o.order {
-		out = append(out, o.conns[k].stats(o.latencies[k]))
+		out = append(out, o.conns[k].stats())
 	}
 	return out, nil
 }
@@ -269,11 +279,7 @@ func (o *Observer) Close() error {
 	o.mu.Unlock()
 	o.cancel()
 	err := <-o.done
-	if err2 := <-o.done; err == nil {
-		err = err2
-	}
 	drain(o.skel.Maps.Events, o.onEvent)
-	drain(o.skel.Maps.Requests, o.onRequest)
 	o.mu.Lock()
 	if rerr := o.refresh(); err == nil {
 		err = rerr

@@ -5,9 +5,9 @@
 //   … obs.connections() …                           // ConnectionStats[], live
 //   obs.close();                                    // detach; nothing stays loaded
 //
-// The BPF side (../net_observe.bpf.c) counts in its `conns` map and sends
-// connection open/close through `events` and one record per request (its
-// latency) through `requests`.
+// The BPF side (../net_observe.bpf.c) counts in its `conns` map, latencies
+// in a histogram per connection, and sends connection open/close through
+// `events`.
 import { init } from '../build/node/dist/index.js';
 
 const PROTOCOLS = ['unknown', 'http', 'redis'];
@@ -55,17 +55,41 @@ function formatAddr(a, family) {
   return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
 }
 
-/** nearest-rank percentile of sorted values, in ms */
-export function percentileMs(sortedNs, p) {
-  if (sortedNs.length === 0) return null;
-  const i = Math.max(0, Math.ceil(p * sortedNs.length) - 1);
-  return Number(sortedNs[i]) / 1e6;
+/**
+ * The latencies that slot `slot` of a connection's latency_hist counts,
+ * [low, high) in units of 1024 ns: the BPF side's lat_slot() inverted.
+ * @param {number} slot @returns {[number, number]}
+ */
+export function slotBounds(slot) {
+  if (slot < 4) return [slot, slot + 1];
+  const e = Math.floor(slot / 4) + 1, sub = slot % 4;
+  return [(4 + sub) * 2 ** (e - 2), (5 + sub) * 2 ** (e - 2)];
+}
+
+/**
+ * Nearest-rank percentile of the latencies a histogram counts, in ms: the
+ * middle of the slot that holds it (a slot spans at most a quarter of its
+ * lower bound, so the value is within 12.5 %); null when it is empty.
+ * @param {number[]} hist @param {number} p
+ */
+export function histPercentileMs(hist, p) {
+  const total = hist.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = Math.max(1, Math.ceil(p * total));
+  let seen = 0;
+  for (let slot = 0; slot < hist.length; slot++) {
+    seen += hist[slot];
+    if (seen >= rank) {
+      const [lo, hi] = slotBounds(slot);
+      return ((lo + hi) / 2) * 1024 / 1e6;
+    }
+  }
+  return null;
 }
 
 class Tracked {
-  /** @param {object} c the connection's counters @param {bigint[]} latencies its requests' latencies (ns) */
-  constructor(c, latencies) {
-    this.latencies = latencies;
+  /** @param {object} c the connection's counters */
+  constructor(c) {
     this.closed = false;
     this.c = c;
   }
@@ -76,7 +100,6 @@ class Tracked {
   /** @returns {ConnectionStats} */
   stats() {
     const c = this.c;
-    const sorted = [...this.latencies].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     return {
       pid: c.pid, comm: c.comm, fd: c.fd,
       role: ROLES[c.role] ?? 'unknown', protocol: PROTOCOLS[c.proto] ?? 'unknown',
@@ -85,7 +108,7 @@ class Tracked {
       bytes_in: Number(c.bytes_in), bytes_out: Number(c.bytes_out),
       calls_in: Number(c.calls_in), calls_out: Number(c.calls_out),
       requests: Number(c.requests),
-      p50_ms: percentileMs(sorted, 0.5), p99_ms: percentileMs(sorted, 0.99),
+      p50_ms: histPercentileMs(c.latency_hist, 0.5), p99_ms: histPercentileMs(c.latency_hist, 0.99),
       closed: this.closed,
     };
   }
@@ -102,18 +125,11 @@ export function observe(options = {}) {
   });
   /** @type {Map<string, Tracked>} */
   const conns = new Map();
-  /** latencies by connection: the two ring buffers are not ordered with each other */
-  const latencies = new Map();
   const keyOf = (c) => `${c.pid}/${c.fd}/${c.sport}/${c.dport}`;
-  const latenciesOf = (k) => {
-    let l = latencies.get(k);
-    if (!l) latencies.set(k, (l = []));
-    return l;
-  };
   const track = (c) => {
     const k = keyOf(c);
     let t = conns.get(k);
-    if (!t) conns.set(k, (t = new Tracked(c, latenciesOf(k))));
+    if (!t) conns.set(k, (t = new Tracked(c)));
     return t;
   };
   const onEvent = (ev) => {
@@ -122,8 +138,7 @@ export function observe(options = {}) {
     t.merge(ev.conn);
     if (ev.kind === EV_CLOSE) { t.c = ev.conn; t.closed = true; }
   };
-  const onRequest = (r) => latenciesOf(keyOf(r)).push(r.latency_ns);
-  const subs = [skel.maps.events.subscribe(onEvent), skel.maps.requests.subscribe(onRequest)];
+  const sub = skel.maps.events.subscribe(onEvent);
   let closed = false;
 
   return {
@@ -131,7 +146,6 @@ export function observe(options = {}) {
     connections() {
       if (!closed) {
         for (const ev of skel.maps.events.drain()) onEvent(ev);
-        for (const r of skel.maps.requests.drain()) onRequest(r);
         for (const [, c] of skel.maps.conns) {
           if (c.ignored) continue;
           const t = track(c);
@@ -146,7 +160,7 @@ export function observe(options = {}) {
     close() {
       if (closed) return;
       closed = true;
-      for (const sub of subs) sub.stop();
+      sub.stop();
       skel.destroy();
     },
   };

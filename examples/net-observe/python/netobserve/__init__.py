@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import net_observe
 
-__all__ = ["ConnectionStats", "Observer", "observe", "percentile_ms"]
+__all__ = ["ConnectionStats", "Observer", "hist_percentile_ms", "observe", "slot_bounds"]
 
 _PROTOCOLS = ("unknown", "http", "redis")
 _ROLES = ("unknown", "server", "client")
@@ -35,12 +35,31 @@ def _addr(a: bytes, family: int) -> str:
     return str(ipaddress.IPv6Address(b))
 
 
-def percentile_ms(sorted_ns: list[int], p: float) -> float | None:
-    """Nearest-rank percentile of sorted nanoseconds, in milliseconds."""
-    if not sorted_ns:
+def slot_bounds(slot: int) -> tuple[int, int]:
+    """The latencies that slot `slot` of a connection's latency_hist counts,
+    [low, high) in units of 1024 ns: the BPF side's lat_slot() inverted."""
+    if slot < 4:
+        return slot, slot + 1
+    e, sub = slot // 4 + 1, slot % 4
+    return (4 + sub) << (e - 2), (5 + sub) << (e - 2)
+
+
+def hist_percentile_ms(hist: list[int], p: float) -> float | None:
+    """Nearest-rank percentile of the latencies a histogram counts, in
+    milliseconds: the middle of the slot that holds it (a slot spans at most a
+    quarter of its lower bound, so the value is within 12.5 %). None when the
+    histogram is empty."""
+    total = sum(hist)
+    if total == 0:
         return None
-    i = max(0, math.ceil(p * len(sorted_ns)) - 1)
-    return sorted_ns[i] / 1e6
+    rank = max(1, math.ceil(p * total))
+    seen = 0
+    for slot, n in enumerate(hist):
+        seen += n
+        if seen >= rank:
+            lo, hi = slot_bounds(slot)
+            return (lo + hi) / 2 * 1024 / 1e6
+    return None
 
 
 @dataclass
@@ -70,8 +89,6 @@ class ConnectionStats:
 @dataclass
 class _Tracked:
     c: net_observe.Conn
-    #: its requests' latencies (ns), shared with Observer._latencies
-    latencies: list[int] = field(default_factory=list)
     closed: bool = False
 
     def merge(self, c: net_observe.Conn) -> None:
@@ -81,7 +98,6 @@ class _Tracked:
 
     def stats(self) -> ConnectionStats:
         c = self.c
-        lat = sorted(self.latencies)
         return ConnectionStats(
             pid=c.pid, comm=c.comm, fd=c.fd,
             role=_ROLES[c.role] if c.role < len(_ROLES) else "unknown",
@@ -89,7 +105,8 @@ class _Tracked:
             local_addr=_addr(c.saddr, c.family), local_port=c.sport,
             remote_addr=_addr(c.daddr, c.family), remote_port=c.dport,
             bytes_in=c.bytes_in, bytes_out=c.bytes_out, calls_in=c.calls_in, calls_out=c.calls_out,
-            requests=c.requests, p50_ms=percentile_ms(lat, 0.5), p99_ms=percentile_ms(lat, 0.99),
+            requests=c.requests,
+            p50_ms=hist_percentile_ms(c.latency_hist, 0.5), p99_ms=hist_percentile_ms(c.latency_hist, 0.99),
             closed=self.closed,
         )
 
@@ -100,19 +117,14 @@ class Observer:
     def __init__(self, pid: int = 0, port: int = 0, so_path: str | None = None) -> None:
         self._skel = net_observe.init(so_path=so_path, rodata={"target_pid": pid, "target_port": port})
         self._conns: dict[tuple[int, int, int, int], _Tracked] = {}
-        # latencies by connection: the two ring buffers are not ordered with each other
-        self._latencies: dict[tuple[int, int, int, int], list[int]] = {}
         self._closed = False
 
     def _track(self, c: net_observe.Conn) -> _Tracked:
         k = (c.pid, c.fd, c.sport, c.dport)
         t = self._conns.get(k)
         if t is None:
-            t = self._conns[k] = _Tracked(c, self._latencies.setdefault(k, []))
+            t = self._conns[k] = _Tracked(c)
         return t
-
-    def _on_request(self, r: net_observe.ReqRecord, _cpu: int) -> None:
-        self._latencies.setdefault((r.pid, r.fd, r.sport, r.dport), []).append(r.latency_ns)
 
     def _on_event(self, ev: net_observe.Event, _cpu: int) -> None:
         t = self._track(ev.conn)
@@ -124,21 +136,14 @@ class Observer:
             t.closed = True
 
     def poll(self, timeout: float | None) -> int:
-        """Waits up to timeout seconds for connection events, then takes them and
-        the request records waiting (these wake a reader only in bulk); how many."""
-        n = self._skel.maps.events.poll(self._on_event, timeout)
-        for r in self._skel.maps.requests.drain():
-            self._on_request(r, 0)
-            n += 1
-        return n
+        """Waits up to timeout seconds for connection events, then takes them; how many."""
+        return self._skel.maps.events.poll(self._on_event, timeout)
 
     def connections(self) -> list[ConnectionStats]:
         """Every connection seen; open ones refreshed from the map."""
         if not self._closed:
             for ev in self._skel.maps.events.drain():
                 self._on_event(ev, 0)
-            for r in self._skel.maps.requests.drain():
-                self._on_request(r, 0)
             for _key, c in self._skel.maps.conns.items():
                 if c.ignored:
                     continue

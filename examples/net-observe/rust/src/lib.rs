@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use net_observe::{Conn, Event, InitOptions, NetObserve, ReqRecord, Result, RodataInit};
+use net_observe::{Conn, Event, InitOptions, NetObserve, Result, RodataInit};
 
 const EV_CLOSE: u32 = 3;
 const PROTOCOLS: [&str; 3] = ["unknown", "http", "redis"];
@@ -85,13 +85,35 @@ impl ConnectionStats {
     }
 }
 
-/// Nearest-rank percentile of sorted nanoseconds, in milliseconds.
-pub fn percentile_ms(sorted_ns: &[u64], p: f64) -> Option<f64> {
-    if sorted_ns.is_empty() {
+/// The latencies one slot of `Conn::latency_hist` counts: `[lo, hi)` in units
+/// of 1024 ns, the inverse of the BPF program's `lat_slot()` (the last slot
+/// also takes everything above `hi`).
+pub fn hist_slot_bounds(slot: usize) -> (u64, u64) {
+    if slot < 4 {
+        return (slot as u64, slot as u64 + 1);
+    }
+    let (e, sub) = (slot / 4 + 1, slot as u64 % 4);
+    ((4 + sub) << (e - 2), (5 + sub) << (e - 2))
+}
+
+/// Nearest-rank percentile of a latency histogram, in milliseconds: the
+/// midpoint of the slot holding that rank. BPF keeps only this fixed-size
+/// histogram per connection (no record per request to send or lose), so the
+/// exact latency is gone; from 4 µs up a slot spans at most a quarter of its
+/// lower bound, which keeps the midpoint within 12.5% of any latency in it.
+pub fn hist_percentile_ms(hist: &[u32], p: f64) -> Option<f64> {
+    let total: u64 = hist.iter().map(|&n| u64::from(n)).sum();
+    if total == 0 {
         return None;
     }
-    let i = ((p * sorted_ns.len() as f64).ceil() as usize).max(1) - 1;
-    Some(sorted_ns[i] as f64 / 1e6)
+    let rank = ((p * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0u64;
+    let slot = hist.iter().position(|&n| {
+        seen += u64::from(n);
+        seen >= rank
+    })?;
+    let (lo, hi) = hist_slot_bounds(slot);
+    Some((lo + hi) as f64 / 2.0 * 1024.0 / 1e6)
 }
 
 fn addr(a: &[u8; 16], family: u16) -> String {
@@ -117,10 +139,8 @@ impl Tracked {
         }
     }
 
-    fn stats(&self, latencies: Option<&Vec<u64>>) -> ConnectionStats {
+    fn stats(&self) -> ConnectionStats {
         let c = &self.c;
-        let mut lat = latencies.cloned().unwrap_or_default();
-        lat.sort_unstable();
         ConnectionStats {
             pid: c.pid,
             comm: c.comm.to_str_lossy().into_owned(),
@@ -139,8 +159,8 @@ impl Tracked {
             calls_in: c.calls_in,
             calls_out: c.calls_out,
             requests: c.requests,
-            p50_ms: percentile_ms(&lat, 0.5),
-            p99_ms: percentile_ms(&lat, 0.99),
+            p50_ms: hist_percentile_ms(&c.latency_hist, 0.5),
+            p99_ms: hist_percentile_ms(&c.latency_hist, 0.99),
             closed: self.closed,
         }
     }
@@ -151,9 +171,7 @@ type Key = (u32, u32, u16, u16);
 #[derive(Default)]
 struct Table {
     conns: HashMap<Key, usize>,
-    list: Vec<(Key, Tracked)>,
-    /// latencies by connection: the two ring buffers are not ordered with each other
-    latencies: HashMap<Key, Vec<u64>>,
+    list: Vec<Tracked>,
 }
 
 impl Table {
@@ -161,23 +179,13 @@ impl Table {
         let k = (c.pid, c.fd, c.sport, c.dport);
         let list = &mut self.list;
         let i = *self.conns.entry(k).or_insert_with(|| {
-            list.push((
-                k,
-                Tracked {
-                    c: *c,
-                    closed: false,
-                },
-            ));
+            list.push(Tracked {
+                c: *c,
+                closed: false,
+            });
             list.len() - 1
         });
-        &mut self.list[i].1
-    }
-
-    fn on_request(&mut self, r: &ReqRecord) {
-        self.latencies
-            .entry((r.pid, r.fd, r.sport, r.dport))
-            .or_default()
-            .push(r.latency_ns);
+        &mut self.list[i]
     }
 
     fn on_event(&mut self, ev: &Event) {
@@ -215,16 +223,13 @@ impl Observer {
         })
     }
 
-    /// Waits up to `timeout` for connection events, then takes them and the
-    /// request records waiting (these wake a reader only in bulk); how many.
+    /// Waits up to `timeout` for connection events, then takes them; how many.
     pub fn poll(&mut self, timeout: Duration) -> Result<usize> {
         let Some(skel) = &self.skel else { return Ok(0) };
         let table = &mut self.table;
-        let n = skel
-            .maps()
+        skel.maps()
             .events()?
-            .poll(timeout, |ev, _| table.on_event(ev))?;
-        Ok(n + skel.maps().requests()?.drain(|r, _| table.on_request(r))?)
+            .poll(timeout, |ev, _| table.on_event(ev))
     }
 
     /// Every connection seen; open ones refreshed from the map (after close: as they were then).
@@ -232,7 +237,6 @@ impl Observer {
         if let Some(skel) = &self.skel {
             let table = &mut self.table;
             skel.maps().events()?.drain(|ev, _| table.on_event(ev))?;
-            skel.maps().requests()?.drain(|r, _| table.on_request(r))?;
             for entry in skel.maps().conns()?.iter() {
                 let (_, c) = entry?;
                 if c.ignored != 0 {
@@ -244,12 +248,7 @@ impl Observer {
                 }
             }
         }
-        let table = &self.table;
-        Ok(table
-            .list
-            .iter()
-            .map(|(k, t)| t.stats(table.latencies.get(k)))
-            .collect())
+        Ok(self.table.list.iter().map(Tracked::stats).collect())
     }
 
     /// Ring buffer records BPF could not send (full).
@@ -271,5 +270,79 @@ impl Observer {
 impl Drop for Observer {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The BPF program's lat_slot(), on u = ns >> 10: the reference the bounds must invert.
+    fn bpf_slot(u: u64) -> usize {
+        if u < 4 {
+            return u as usize;
+        }
+        if u >= 7 << 24 {
+            return 103;
+        }
+        let e = 63 - u.leading_zeros() as u64;
+        (4 * (e - 1) + ((u >> (e - 2)) & 3)) as usize
+    }
+
+    fn hist(slots: &[(usize, u32)]) -> [u32; 104] {
+        let mut h = [0u32; 104];
+        for &(s, n) in slots {
+            h[s] = n;
+        }
+        h
+    }
+
+    fn close(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() <= 1e-12 * b.abs())
+    }
+
+    #[test]
+    fn empty_histogram_has_no_percentile() {
+        let h = hist(&[]);
+        assert_eq!(hist_percentile_ms(&h, 0.5), None);
+        assert_eq!(hist_percentile_ms(&h, 0.99), None);
+    }
+
+    #[test]
+    fn one_slot() {
+        let h = hist(&[(10, 100)]);
+        assert_eq!(hist_slot_bounds(10), (12, 14));
+        assert!(close(hist_percentile_ms(&h, 0.5), 0.013312));
+        assert!(close(hist_percentile_ms(&h, 0.99), 0.013312));
+    }
+
+    #[test]
+    fn p99_in_the_tail() {
+        let h = hist(&[(2, 98), (40, 2)]);
+        assert_eq!(hist_slot_bounds(40), (2048, 2560));
+        assert!(close(hist_percentile_ms(&h, 0.5), 0.00256));
+        assert!(close(hist_percentile_ms(&h, 0.99), 2.359296));
+    }
+
+    #[test]
+    fn last_slot() {
+        let h = hist(&[(103, 1)]);
+        assert_eq!(hist_slot_bounds(103), (7 << 24, 8 << 24));
+        assert!(close(hist_percentile_ms(&h, 0.5), 128849.01888));
+        assert!(close(hist_percentile_ms(&h, 0.99), 128849.01888));
+    }
+
+    #[test]
+    fn bounds_contain_what_bpf_puts_in_the_slot() {
+        for u in 0..=1u64 << 20 {
+            let s = bpf_slot(u);
+            let (lo, hi) = hist_slot_bounds(s);
+            assert!(lo <= u && u < hi, "u {u} in slot {s} = [{lo}, {hi})");
+        }
+        for u in [(7 << 24) - 1, 7 << 24, (8 << 24) - 1] {
+            let (lo, hi) = hist_slot_bounds(bpf_slot(u));
+            assert!(lo <= u && u < hi, "u {u}");
+        }
+        assert_eq!(bpf_slot(u64::MAX >> 10), 103);
     }
 }
