@@ -1,5 +1,6 @@
 // The apps compile clean: mypy --strict for Python, go vet for Go, cargo
-// build without warnings for Rust (each skipped with the reason printed when
+// build without warnings for Rust, and the Go and Rust libraries pass their
+// unit tests (each skipped with the reason printed when
 // its tool or the generated package is missing); and the BPF object's CO-RE
 // relocations resolve on an older kernel (Debian 12's 6.1) as well as here.
 // No kernel needed.
@@ -40,6 +41,18 @@ const checks = [
     run: () => spawnSync('go', ['vet', './...'], { encoding: 'utf8', cwd: join(exampleDir, 'go'), env: { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=mod' } }),
   },
   {
+    name: 'the Go library passes go test (the latency histogram\'s vectors)',
+    why: skipReason(ok('go', ['version']) ? undefined : 'no Go toolchain', 'go'),
+    run: () => spawnSync('go', ['test', './...'], { encoding: 'utf8', cwd: join(exampleDir, 'go'), env: { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=mod' } }),
+  },
+  {
+    name: 'the Rust library passes cargo test (the latency histogram\'s vectors)',
+    why: skipReason(ok('cargo', ['--version'], cargoEnv) ? undefined : 'no cargo', 'rust'),
+    run: () => spawnSync('cargo', ['test', '--offline', '--release'], {
+      encoding: 'utf8', cwd: join(exampleDir, 'rust'), env: { ...cargoEnv, CARGO_TARGET_DIR: join(buildDir, 'rust-check-target'), RUSTFLAGS: '-D warnings' },
+    }),
+  },
+  {
     name: 'the Rust app builds without warnings',
     why: skipReason(ok('cargo', ['--version'], cargoEnv) ? undefined : 'no cargo', 'rust'),
     run: () => spawnSync('cargo', ['build', '--offline', '--release'], {
@@ -48,7 +61,7 @@ const checks = [
   },
 ];
 
-describe('net-observe apps compile clean', () => {
+describe('net-observe checks that need no kernel', () => {
   for (const c of checks) {
     if (c.why) console.log(`net-observe: ${c.name}: skipped: ${c.why}`);
     it.skipIf(c.why !== undefined)(c.name, () => {
