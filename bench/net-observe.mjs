@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dier, machineFacts, mdTable, median, pct, REPO, run } from './lib.mjs';
-import { alternate, compare, meanLoss, verdict, windowLines } from './windows.mjs';
+import { alternate, compare, meanLoss, verdict, workload } from './windows.mjs';
 
 const TARGET_LOSS = 0.05;
 const die = dier('net-observe');
@@ -101,10 +101,8 @@ async function main() {
   const [cmd, ...args] = APPS[o.app];
   if (!existsSync(cmd)) die(`${cmd} is not built (npm run build in examples/net-observe)`);
 
-  const loadChild = spawn(process.execPath, [join(REPO, 'bench', 'net-observe', 'load.mjs'), String(port), String(o.connections)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(loadChild);
-  const loadExited = new Promise((r) => loadChild.on('close', (code) => { children.delete(loadChild); r(code); }));
-  const requests = windowLines(loadChild.stdout, 'the load');
+  const load = workload(process.execPath, [join(REPO, 'bench', 'net-observe', 'load.mjs'), String(port), String(o.connections)], 'the load');
+  children.add(load.child);
   await sleep(1000); // connected, the server's code warm
   const attach = async (mode) => {
     const pid = mode === 'idle' ? 1 : server.child.pid;
@@ -120,11 +118,10 @@ async function main() {
     };
   };
   const measured = await alternate({ ...o, modes: o.idle ? ['on', 'idle'] : ['on'], start: attach });
-  loadChild.kill('SIGTERM');
-  if (await loadExited !== 0) throw new Error('the load failed');
+  await load.stop();
   server.child.kill('SIGTERM');
 
-  const rate = (from, to) => requests.rate(from, to);
+  const rate = (from, to) => load.rate(from, to);
   const on = compare(measured.on, rate);
   const idle = o.idle ? compare(measured.idle, rate) : null;
   const loss = meanLoss(on.ratios);

@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BUILD, cc, dier, machineFacts, mdTable, median, pct, REPO, requireTools, run } from './lib.mjs';
-import { alternate, compare, meanLoss, verdict, windowLines } from './windows.mjs';
+import { alternate, compare, meanLoss, verdict, workload } from './windows.mjs';
 
 const TARGET_LOSS = 0.05;
 const EXAMPLE = join(REPO, 'examples', 'tcp-jitter');
@@ -50,23 +50,6 @@ function parseArgs(argv) {
     else die(`unknown argument ${a}\n${USAGE}`);
   }
   return o;
-}
-
-/** Starts the transfer: its receiver prints what it read in every 50 ms window. */
-function transfer(bin) {
-  const child = spawn(bin, ['50'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  return {
-    bytes: windowLines(child.stdout, 'the transfer'),
-    async stop() {
-      child.kill('SIGTERM');
-      const { code, signal } = await exited;
-      if (code !== 0) throw new Error(`the transfer exited with ${signal ?? code}${err ? `: ${err.trim()}` : ''}`);
-    },
-    kill() { child.kill('SIGKILL'); },
-  };
 }
 
 /** Starts the tool; resolves once it says it is attached. */
@@ -105,7 +88,8 @@ async function main() {
   run('mkdir', ['-p', join(BUILD, 'tcp-jitter')]);
   cc(['-o', bulk, join(REPO, 'bench', 'tcp-jitter', 'bulk.c')]);
 
-  const flow = transfer(bulk);
+  // its receiver prints what it read in every 50 ms window
+  const flow = workload(bulk, ['50'], 'the transfer');
   let rounds;
   try {
     await sleep(1000); // connected, past slow start
@@ -114,7 +98,7 @@ async function main() {
   } finally {
     flow.kill();
   }
-  const gbps = (from, to) => (flow.bytes.rate(from, to) * 8) / 1e9;
+  const gbps = (from, to) => (flow.rate(from, to) * 8) / 1e9;
   const { without, with: withTool, ratios } = compare(rounds, gbps);
   if (!o.json && !o.markdown) {
     rounds.forEach((r, i) => process.stderr.write(`round ${i + 1}/${o.rounds}: ${gbps(...r.before).toFixed(2)} / ${withTool[i].toFixed(2)} / ${gbps(...r.after).toFixed(2)} Gbit/s without / with / without\n`));

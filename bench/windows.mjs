@@ -7,22 +7,25 @@
 // the tools change it; neighbours under two seconds apart share the regime,
 // separate runs seconds apart often do not.
 
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** CLOCK_MONOTONIC in seconds: the clock of process.hrtime, and of clock_gettime(CLOCK_MONOTONIC) in C */
 export const monotonic = () => Number(process.hrtime.bigint()) / 1e9;
 
 /**
- * Reads a workload's window lines from `stream` (its stdout): `START END
+ * Starts a workload that prints one line per window on stdout: `START END
  * COUNT`, START and END in monotonic() seconds, COUNT what it did in between
- * (bytes, requests). `rate(from, to)` is COUNT per second over the windows
- * wholly inside [from, to]; it throws when they cover less than half of it
- * (the workload stalled or stopped).
+ * (bytes, requests), until SIGTERM. `rate(from, to)` is COUNT per second over
+ * the windows wholly inside [from, to]; it throws when they cover less than
+ * half of it (the workload stalled or stopped). `stop()` sends SIGTERM and
+ * throws unless the workload then exits 0.
  */
-export function windowLines(stream, what) {
+export function workload(cmd, args, what) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const windows = [];
-  let rest = '';
-  stream.setEncoding('utf8').on('data', (d) => {
+  let rest = '', err = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => {
     const lines = (rest + d).split('\n');
     rest = lines.pop();
     for (const l of lines) {
@@ -30,15 +33,25 @@ export function windowLines(stream, what) {
       if (w.length === 3 && w.every(Number.isFinite)) windows.push(w);
     }
   });
+  child.stderr.setEncoding('utf8').on('data', (d) => { if (err.length < 8000) err += d; });
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const failure = () => (err ? `: ${err.trim()}` : '');
   return {
+    child,
     rate(from, to) {
       let count = 0, seconds = 0;
       for (const [t0, t1, n] of windows) {
         if (t0 >= from && t1 <= to) { count += n; seconds += t1 - t0; }
       }
-      if (seconds < (to - from) / 2) throw new Error(`${what} reported ${seconds.toFixed(3)} s of a ${(to - from).toFixed(3)} s window`);
+      if (seconds < (to - from) / 2) throw new Error(`${what} reported ${seconds.toFixed(3)} s of a ${(to - from).toFixed(3)} s window${failure()}`);
       return count / seconds;
     },
+    async stop() {
+      child.kill('SIGTERM');
+      const { code, signal } = await exited;
+      if (code !== 0) throw new Error(`${what} exited with ${signal ?? code}${failure()}`);
+    },
+    kill() { child.kill('SIGKILL'); },
   };
 }
 
